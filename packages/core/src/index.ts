@@ -1,0 +1,10 @@
+export * from "./errors.js";
+export * from "./ops.js";
+export * from "./job.js";
+export * from "./ids.js";
+export * from "./env-reader.js";
+export * from "./logger.js";
+export type * from "./ports/job-store.js";
+export type * from "./ports/job-queue.js";
+export type * from "./ports/blob-store.js";
+export { assertSafeKey } from "./ports/blob-store.js";

@@ -4,6 +4,8 @@ export * from "./job.js";
 export * from "./ids.js";
 export * from "./env-reader.js";
 export * from "./logger.js";
+export * from "./config.js";
+export * from "./shutdown.js";
 export type * from "./ports/job-store.js";
 export type * from "./ports/job-queue.js";
 export type * from "./ports/blob-store.js";

@@ -1,0 +1,43 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { BlobStore, JobQueue, JobStore, Logger, QueueConfig } from "@imagen/core";
+import { createFsBlobStore } from "./fs-blob-store.js";
+import { createSqliteJobQueue } from "./sqlite-job-queue.js";
+import { createSqliteJobStore } from "./sqlite-job-store.js";
+
+export interface LocalBackendOptions {
+  /** Shared by every process of one deployment (API and workers); created when missing. */
+  dataDir: string;
+  queue: QueueConfig;
+  log?: Logger | undefined;
+}
+
+export interface LocalBackend {
+  jobs: JobStore;
+  queue: JobQueue;
+  blobs: BlobStore;
+  /** Closes the queue (handing back held messages), then the stores. */
+  close(): Promise<void>;
+}
+
+/**
+ * The three ports on one data directory: jobs and queue messages in `<dataDir>/imagen.db` (one
+ * SQLite file, one connection each), blobs under `<dataDir>/blobs/`. Processes that open the same
+ * directory see one another's jobs, messages and blobs.
+ */
+export function createLocalBackend(options: LocalBackendOptions): LocalBackend {
+  mkdirSync(options.dataDir, { recursive: true });
+  const file = join(options.dataDir, "imagen.db");
+  const jobs = createSqliteJobStore({ file });
+  const queue = createSqliteJobQueue({ file, ...options.queue, log: options.log });
+  const blobs = createFsBlobStore({ root: join(options.dataDir, "blobs") });
+  return {
+    jobs,
+    queue,
+    blobs,
+    async close() {
+      await queue.close();
+      await Promise.all([jobs.close(), blobs.close()]);
+    },
+  };
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from "node:crypto";
+import { isAppError, newQueuedJob } from "@imagen/core";
+import type { Job, JobFilter, JobStore, OpName } from "@imagen/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { rejectionOf } from "./async-helpers.js";
+
+export interface JobStoreFixture {
+  /** An empty store: no job from another test may show in its `list`. */
+  store: JobStore;
+  /** A second store on the same data, as another process would open it; absent if it has none. */
+  reopen?: () => Promise<JobStore>;
+  /** Closes `store` and every reopened one, and removes their data. */
+  cleanup(): Promise<void>;
+}
+
+const BASE_MS = Date.parse("2024-01-01T00:00:00.000Z");
+
+function makeJob(overrides: { op?: OpName; createdAtMs?: number; id?: string } = {}): Job {
+  const createdAt = new Date(overrides.createdAtMs ?? BASE_MS);
+  return newQueuedJob(
+    {
+      id: overrides.id ?? randomUUID(),
+      op: overrides.op ?? "upscale",
+      options: { scale: 4 },
+      input: { width: 64, height: 48, format: "png", bytes: 1234 },
+    },
+    createdAt,
+  );
+}
+
+/** Newest first by `createdAt`, then by id, both descending (the order every store must use). */
+function newestFirst(jobs: Job[]): string[] {
+  return [...jobs]
+    .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+    .map((job) => job.id);
+}
+
+async function listAll(store: JobStore, filter: JobFilter, limit: number): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (let pages = 1; pages <= 100; pages++) {
+    const page = await store.list(filter, cursor === undefined ? { limit } : { limit, cursor });
+    expect(page.jobs.length).toBeLessThanOrEqual(limit);
+    ids.push(...page.jobs.map((job) => job.id));
+    if (page.nextCursor === null) return { ids, pages };
+    cursor = page.nextCursor;
+  }
+  throw new Error("Expected pagination to end within 100 pages");
+}
+
+/**
+ * The `JobStore` contract. `makeStore` is called before every test and must return an empty store;
+ * its `cleanup` runs after the test.
+ */
+export function describeJobStoreContract(name: string, makeStore: () => Promise<JobStoreFixture>): void {
+  describe(`JobStore contract: ${name}`, () => {
+    let fixture: JobStoreFixture;
+    let store: JobStore;
+    beforeEach(async () => {
+      fixture = await makeStore();
+      store = fixture.store;
+    });
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    it("returns a created job by id, and null for an unknown id", async () => {
+      const job = makeJob();
+      await store.create(job);
+      expect(await store.get(job.id)).toEqual(job);
+      expect(await store.get(randomUUID())).toBeNull();
+    });
+
+    it("rejects a second create with the same id with ConflictError", async () => {
+      const job = makeJob();
+      await store.create(job);
+      const err = await rejectionOf(store.create({ ...job, options: { scale: 2 } }));
+      expect(isAppError(err)).toBe(true);
+      expect(err).toMatchObject({ name: "ConflictError", code: "CONFLICT" });
+      expect(await store.get(job.id)).toEqual(job);
+    });
+
+    it("applies an update when the status matches, sets updatedAt and keeps other fields", async () => {
+      const job = makeJob();
+      await store.create(job);
+      const startedAt = new Date().toISOString();
+      const result = await store.update(job.id, "queued", { status: "running", attempts: 1, startedAt });
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      // Every field but updatedAt is the old job with the patch applied.
+      expect({ ...result.job, updatedAt: job.updatedAt }).toEqual({
+        ...job,
+        status: "running",
+        attempts: 1,
+        startedAt,
+      });
+      expect(Date.parse(result.job.updatedAt)).toBeGreaterThan(Date.parse(job.updatedAt));
+      expect(await store.get(job.id)).toEqual(result.job);
+    });
+
+    it("accepts any of several expected statuses", async () => {
+      const job = makeJob();
+      await store.create(job);
+      const result = await store.update(job.id, ["running", "queued"], { status: "canceled" });
+      expect(result).toMatchObject({ ok: true, job: { status: "canceled" } });
+    });
+
+    it("reports a conflict with the stored job when the status does not match, and changes nothing", async () => {
+      const job = makeJob();
+      await store.create(job);
+      const result = await store.update(job.id, ["running", "succeeded"], { status: "failed" });
+      expect(result).toEqual({ ok: false, reason: "conflict", current: job });
+      expect(await store.get(job.id)).toEqual(job);
+    });
+
+    it("reports not-found when updating an unknown id", async () => {
+      expect(await store.update(randomUUID(), "queued", { status: "running" })).toEqual({
+        ok: false,
+        reason: "not-found",
+      });
+    });
+
+    it("lets exactly one of several racing compare-and-sets win", async () => {
+      const job = makeJob();
+      await store.create(job);
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => store.update(job.id, "queued", { status: "running", attempts: i + 1 })),
+      );
+      const winners = results.filter((result) => result.ok);
+      expect(winners).toHaveLength(1);
+      const losers = results.filter((result) => !result.ok);
+      for (const loser of losers) expect(loser).toMatchObject({ reason: "conflict", current: { status: "running" } });
+      expect(await store.get(job.id)).toEqual(winners[0]?.ok ? winners[0].job : undefined);
+    });
+
+    it("lists newest first, breaking createdAt ties by id, with status and op filters", async () => {
+      const jobs = [
+        makeJob({ op: "upscale", createdAtMs: BASE_MS + 1_000 }),
+        makeJob({ op: "enhance", createdAtMs: BASE_MS + 3_000 }),
+        makeJob({ op: "upscale", createdAtMs: BASE_MS + 2_000 }),
+        makeJob({ op: "upscale", createdAtMs: BASE_MS + 2_000 }),
+        makeJob({ op: "comic", createdAtMs: BASE_MS }),
+      ];
+      for (const job of jobs) await store.create(job);
+      const [first, , third] = jobs;
+      await store.update(first!.id, "queued", { status: "running" });
+      await store.update(third!.id, "queued", { status: "running" });
+
+      const all = await store.list({}, { limit: 100 });
+      expect(all.jobs.map((job) => job.id)).toEqual(newestFirst(jobs));
+      expect(all.nextCursor).toBeNull();
+      const upscale = await store.list({ op: "upscale" }, { limit: 100 });
+      expect(upscale.jobs.map((job) => job.id)).toEqual(newestFirst(jobs.filter((job) => job.op === "upscale")));
+      const running = await store.list({ status: "running", op: "upscale" }, { limit: 100 });
+      expect(running.jobs.map((job) => job.id)).toEqual(newestFirst([first!, third!]));
+      expect(running.jobs.every((job) => job.status === "running")).toBe(true);
+    });
+
+    it("pages through more jobs than the limit with cursors, with no duplicates or gaps", async () => {
+      const jobs = Array.from({ length: 23 }, (_, i) =>
+        makeJob({ op: i % 3 === 0 ? "enhance" : "upscale", createdAtMs: BASE_MS + Math.floor(i / 2) * 1_000 }),
+      );
+      for (const job of jobs) await store.create(job);
+
+      const all = await listAll(store, {}, 5);
+      expect(all.ids).toEqual(newestFirst(jobs));
+      expect(all.pages).toBeGreaterThanOrEqual(5);
+      const upscale = await listAll(store, { op: "upscale" }, 4);
+      expect(upscale.ids).toEqual(newestFirst(jobs.filter((job) => job.op === "upscale")));
+    });
+
+    it("returns an empty last page when nothing matches", async () => {
+      await store.create(makeJob({ op: "upscale" }));
+      expect(await store.list({ op: "comic" }, { limit: 10 })).toEqual({ jobs: [], nextCursor: null });
+    });
+
+    it.each(["not-a-cursor!", "e30", Buffer.from("[1,2]").toString("base64url"), ""])(
+      "rejects the cursor %j with INVALID_CURSOR",
+      async (cursor) => {
+        await store.create(makeJob());
+        const err = await rejectionOf(store.list({}, { limit: 10, cursor }));
+        expect(isAppError(err)).toBe(true);
+        expect(err).toMatchObject({ name: "ValidationError", code: "INVALID_CURSOR" });
+      },
+    );
+
+    it("deletes a job, and deleting a missing one is not an error", async () => {
+      const job = makeJob();
+      await store.create(job);
+      await store.delete(job.id);
+      expect(await store.get(job.id)).toBeNull();
+      await store.delete(job.id);
+      await store.delete(randomUUID());
+      expect((await store.list({}, { limit: 10 })).jobs).toEqual([]);
+    });
+
+    it("answers ping", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    it("shows jobs and updates to another store opened on the same data", async ({ skip }) => {
+      if (!fixture.reopen) return skip("the store has no second instance to open");
+      const job = makeJob();
+      await store.create(job);
+      const other = await fixture.reopen();
+      expect(await other.get(job.id)).toEqual(job);
+      const updated = await other.update(job.id, "queued", { status: "running" });
+      expect(updated.ok).toBe(true);
+      expect(await store.update(job.id, "queued", { status: "running" })).toMatchObject({
+        ok: false,
+        reason: "conflict",
+      });
+    });
+  });
+}

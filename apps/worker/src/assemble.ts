@@ -1,0 +1,34 @@
+import type { Logger } from "@imagen/core";
+import { createModelRegistry, createPipelines, createSessionCache, loadManifest } from "@imagen/imaging";
+import type { Registry } from "prom-client";
+import type { WorkerConfig } from "./config.js";
+import type { Backend } from "./deps.js";
+import { createWorkerMetrics } from "./metrics.js";
+import { createWorker, type Worker } from "./worker.js";
+
+/**
+ * Builds a worker from its config on a backend that the caller owns: the standalone worker process
+ * and the API's embedded worker (`npm start`) both start this way.
+ */
+export async function assembleWorker(
+  config: WorkerConfig,
+  shared: { backend: Backend; log: Logger; metricsRegistry: Registry },
+): Promise<Worker & { closeSessions(): Promise<void> }> {
+  const registry = createModelRegistry({ manifest: await loadManifest(config.models.manifestPath), modelDir: config.models.modelDir });
+  const sessions = createSessionCache({
+    executionProvider: config.models.executionProvider,
+    deviceId: config.models.cudaDeviceId,
+    log: shared.log,
+  });
+  const pipelines = createPipelines({ registry, sessions, limits: config.limits });
+  const worker = createWorker(
+    {
+      ...shared.backend,
+      pipelines,
+      metrics: createWorkerMetrics(shared.metricsRegistry),
+      log: shared.log.child({ component: "worker" }),
+    },
+    config,
+  );
+  return { ...worker, closeSessions: () => sessions.close() };
+}

@@ -1,0 +1,27 @@
+import { createLogger, loadConfigOrExit, onShutdownSignal } from "@imagen/core";
+import { configureSharp } from "@imagen/imaging";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { assembleWorker } from "./assemble.js";
+import { loadWorkerConfig } from "./config.js";
+import { createBackend } from "./deps.js";
+import { buildHealthServer } from "./health-server.js";
+
+const config = loadConfigOrExit(() => loadWorkerConfig(process.env));
+const log = createLogger({ service: "imagen-worker", level: config.logLevel });
+configureSharp({ concurrency: 0, cacheMb: 0 });
+const metricsRegistry = new Registry();
+collectDefaultMetrics({ register: metricsRegistry });
+
+const backend = createBackend(config.backend, log);
+const worker = await assembleWorker(config, { backend, log, metricsRegistry });
+const health = buildHealthServer({ worker, backend, metricsRegistry, log });
+
+onShutdownSignal(log, async () => {
+  await worker.stop();
+  await Promise.allSettled([health.close(), worker.closeSessions(), backend.close()]);
+  log.info("worker stopped");
+});
+
+await health.listen({ host: config.host, port: config.port });
+log.info({ ops: config.ops, backend: config.backend.kind, provider: config.models.executionProvider }, "worker starting");
+await worker.start();

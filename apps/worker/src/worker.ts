@@ -1,0 +1,77 @@
+import type { BlobStore, Consumer, JobQueue, JobStore, Logger, OpName } from "@imagen/core";
+import type { Pipelines } from "@imagen/imaging";
+import { createDeadLetterHandler } from "./dead-letters.js";
+import type { WorkerMetrics } from "./metrics.js";
+import { createJobProcessor } from "./process-job.js";
+
+export interface WorkerDeps {
+  jobs: JobStore;
+  queue: JobQueue;
+  blobs: BlobStore;
+  pipelines: Pipelines;
+  metrics: WorkerMetrics;
+  log: Logger;
+}
+
+export interface WorkerOptions {
+  ops: readonly OpName[];
+  concurrency: number;
+  drainTimeoutMs: number;
+  progressIntervalMs: number;
+}
+
+export interface Worker {
+  /** Loads and warms each op's model, then starts consuming. An op whose model fails is not consumed. */
+  start(): Promise<void>;
+  /** Readiness: empty when every configured op is being consumed; else what is wrong, per op. */
+  problems(): string[];
+  /** Stops pulling; in-flight jobs get `drainTimeoutMs`, then are released to the queue. */
+  stop(): Promise<void>;
+}
+
+/** The consumer loop of every configured op, plus the dead-letter handling for each. */
+export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
+  const processJob = createJobProcessor({ ...deps, progressIntervalMs: options.progressIntervalMs });
+  const onDeadLetter = createDeadLetterHandler(deps);
+  const shutdown = new AbortController();
+  const consumers: Consumer[] = [];
+  const problems = new Map<OpName, string>(options.ops.map((op) => [op, "starting"]));
+  let stopping = false;
+
+  async function startOp(op: OpName): Promise<void> {
+    try {
+      await deps.pipelines.warmUp([op]);
+    } catch (err) {
+      problems.set(op, err instanceof Error ? err.message : String(err));
+      deps.log.error({ op, err }, "op not started: its model could not be loaded");
+      return;
+    }
+    if (stopping) return;
+    consumers.push(
+      deps.queue.consume(op, (delivery) => processJob(delivery, shutdown.signal), {
+        concurrency: options.concurrency,
+      }),
+      deps.queue.consumeDeadLetters(op, onDeadLetter),
+    );
+    problems.delete(op);
+    deps.log.info({ op, concurrency: options.concurrency }, "consuming");
+  }
+
+  return {
+    async start() {
+      for (const op of options.ops) await startOp(op);
+    },
+    problems: () => [...problems].map(([op, why]) => `${op}: ${why}`),
+    async stop() {
+      stopping = true;
+      // Jobs still running at the deadline are aborted (they stop at the next tile and release
+      // their job); the consumer then waits for them and hands their messages back.
+      const deadline = setTimeout(() => shutdown.abort(new Error("worker is shutting down")), options.drainTimeoutMs);
+      try {
+        await Promise.all(consumers.map((c) => c.close({ drainTimeoutMs: options.drainTimeoutMs + 10_000 })));
+      } finally {
+        clearTimeout(deadline);
+      }
+    },
+  };
+}

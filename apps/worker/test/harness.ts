@@ -1,0 +1,71 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { createLocalBackend } from "@imagen/backend-local";
+import { createLogger, inputKey, newJobId, newQueuedJob, parseOptions, type Job, type OpName } from "@imagen/core";
+import { createModelRegistry, createPipelines, createSessionCache, loadManifest, type Pipelines } from "@imagen/imaging";
+import { writeTestModels } from "@imagen/testing/stack";
+import { Registry } from "prom-client";
+import { createWorkerMetrics } from "../src/metrics.js";
+import { createWorker, type Worker, type WorkerOptions } from "../src/worker.js";
+
+export const LIMITS = { maxUploadBytes: 10_000_000, maxInputPixels: 4_000_000, maxOutputPixels: 64_000_000 };
+export const QUEUE = { leaseMs: 1_000, pollIntervalMs: 20, maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50 };
+
+/** A worker on a real local backend in a temp dir, with real pipelines over tiny ONNX models. */
+export async function createHarness(options: { slowUpscale?: boolean } = {}) {
+  const dir = await mkdtemp(path.join(tmpdir(), "imagen-worker-"));
+  const models = await writeTestModels(dir, options);
+  const log = createLogger({ service: "worker-test", level: "silent" });
+  const backend = createLocalBackend({ dataDir: path.join(dir, "data"), queue: QUEUE, log });
+  const registry = createModelRegistry({ manifest: await loadManifest(models.manifestPath), modelDir: models.modelDir });
+  const sessions = createSessionCache({ executionProvider: "cpu" });
+  const pipelines = createPipelines({ registry, sessions, limits: LIMITS });
+  const workers: Worker[] = [];
+
+  return {
+    ...backend,
+    dir,
+    models,
+    pipelines,
+    /** Starts a worker; `pipelines` may wrap the real ones to inject a failure or a cancel. */
+    async startWorker(overrides: Partial<WorkerOptions> & { pipelines?: Pipelines } = {}): Promise<Worker> {
+      const worker = createWorker(
+        {
+          ...backend,
+          pipelines: overrides.pipelines ?? pipelines,
+          metrics: createWorkerMetrics(new Registry()),
+          log,
+        },
+        { ops: ["upscale"], concurrency: 1, drainTimeoutMs: 5_000, progressIntervalMs: 0, ...overrides },
+      );
+      workers.push(worker);
+      await worker.start();
+      return worker;
+    },
+    /** What the API does on submit: input stored, job recorded, message published. */
+    async submit(op: OpName, image: Buffer, rawOptions: unknown = {}): Promise<Job> {
+      const job = newQueuedJob(
+        { id: newJobId(), op, options: parseOptions(op, rawOptions), input: { width: 0, height: 0, format: "png", bytes: image.length } },
+        new Date(),
+      );
+      await backend.blobs.put(inputKey(job.id), image, { contentType: "image/png" });
+      await backend.jobs.create(job);
+      await backend.queue.publish(op, { jobId: job.id });
+      return job;
+    },
+    async job(id: string): Promise<Job> {
+      const job = await backend.jobs.get(id);
+      if (!job) throw new Error(`job ${id} is gone`);
+      return job;
+    },
+    async close(): Promise<void> {
+      await Promise.all(workers.map((w) => w.stop()));
+      await backend.close();
+      await sessions.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Harness = Awaited<ReturnType<typeof createHarness>>;

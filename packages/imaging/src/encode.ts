@@ -1,0 +1,65 @@
+import sharp from "sharp";
+import type { OutputFormat } from "@imagen/core";
+
+/** Raw 8-bit sRGB pixels to encode; `alpha` is one channel or null. */
+export interface RawImage {
+  rgb: Buffer;
+  alpha: Buffer | null;
+  width: number;
+  height: number;
+}
+
+export interface EncodedImage {
+  data: Buffer;
+  format: OutputFormat;
+  contentType: string;
+}
+
+const CONTENT_TYPES = {
+  png: "image/png",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+  avif: "image/avif",
+} as const satisfies Record<OutputFormat, string>;
+
+/**
+ * The format when the client names none (DESIGN §4): png for output with alpha, else the input's
+ * format when it is one of png/jpeg/webp/avif, else png.
+ */
+export function defaultOutputFormat(hasAlpha: boolean, inputFormat: string): OutputFormat {
+  if (hasAlpha) return "png";
+  return inputFormat === "jpeg" || inputFormat === "webp" || inputFormat === "avif" ? inputFormat : "png";
+}
+
+/**
+ * Encodes raw RGB(+alpha) as `format` with an optional `quality` (1–100, lossy formats only).
+ * JPEG has no alpha channel: an RGBA image is flattened onto white for it.
+ */
+export async function encodeImage(
+  image: RawImage,
+  options: { format: OutputFormat; quality?: number | undefined },
+): Promise<EncodedImage> {
+  const { width, height } = image;
+  let pipeline = sharp(image.rgb, { raw: { width, height, channels: 3 } });
+  if (image.alpha) pipeline = pipeline.joinChannel(image.alpha, { raw: { width, height, channels: 1 } });
+  const quality = options.quality === undefined ? {} : { quality: options.quality };
+  switch (options.format) {
+    case "png":
+      pipeline = pipeline.png();
+      break;
+    case "jpeg":
+      pipeline = (image.alpha ? pipeline.flatten({ background: "#ffffff" }) : pipeline).jpeg({
+        ...quality,
+        mozjpeg: false,
+      });
+      break;
+    case "webp":
+      pipeline = pipeline.webp(quality);
+      break;
+    case "avif":
+      pipeline = pipeline.avif(quality);
+      break;
+  }
+  const data = await pipeline.toBuffer();
+  return { data, format: options.format, contentType: CONTENT_TYPES[options.format] };
+}

@@ -1,0 +1,32 @@
+export { configureSharp } from "./configure-sharp.js";
+export { decodeImage, splitAlpha, type DecodedImage } from "./decode.js";
+export { defaultOutputFormat, encodeImage, type EncodedImage, type RawImage } from "./encode.js";
+export { runImageToImage, type RgbImage, type RunContext, type TileOverrides } from "./image-to-image.js";
+export {
+  DEFAULT_MANIFEST_PATH,
+  ModelContract,
+  ModelEntry,
+  ModelManifest,
+  createModelRegistry,
+  loadManifest,
+  parseManifest,
+  type ModelRegistry,
+} from "./models.js";
+export {
+  createPipelines,
+  type PipelineDeps,
+  type PipelineLimits,
+  type PipelineResult,
+  type Pipelines,
+} from "./pipelines.js";
+export {
+  INPUT_FORMATS,
+  probeImage,
+  sniffFormat,
+  type InputFormat,
+  type ProbeLimits,
+  type ProbedImage,
+} from "./probe.js";
+export { createSessionCache, type SessionCache, type SessionCacheOptions } from "./sessions.js";
+export { hwcToNchw, imageToTensor, nchwToHwc, tensorToImage, type Rect, type ValueRange } from "./tensor.js";
+export { planTiles, type Tile, type TilePlan, type TilingOptions } from "./tiling.js";

@@ -1,0 +1,173 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Type, type Static } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { AppError, OP_NAMES, ValidationError, type OpName } from "@imagen/core";
+
+/** How a model wants its tensors: names, layout, value range, scale and tiling. */
+export const ModelContract = Type.Object({
+  input: Type.String({ minLength: 1 }),
+  output: Type.String({ minLength: 1 }),
+  layout: Type.Literal("NCHW"),
+  channels: Type.Literal("RGB"),
+  range: Type.Tuple([Type.Number(), Type.Number()]),
+  scale: Type.Integer({ minimum: 1 }),
+  multiple: Type.Integer({ minimum: 1 }),
+  tileSize: Type.Integer({ minimum: 1 }),
+  tileOverlap: Type.Integer({ minimum: 0 }),
+  clamp: Type.Boolean(),
+});
+export type ModelContract = Static<typeof ModelContract>;
+
+export const ModelEntry = Type.Object({
+  id: Type.String({ pattern: "^[a-z0-9][a-z0-9._-]*$" }),
+  op: Type.Union(OP_NAMES.map((o) => Type.Literal(o))),
+  default: Type.Boolean(),
+  file: Type.String({ minLength: 1 }),
+  sha256: Type.String({ pattern: "^[0-9a-f]{64}$" }),
+  bytes: Type.Integer({ minimum: 1 }),
+  source: Type.Object({ url: Type.String({ pattern: "^https://" }), licence: Type.String({ minLength: 1 }) }),
+  contract: ModelContract,
+});
+export type ModelEntry = Static<typeof ModelEntry>;
+
+export const ModelManifest = Type.Object({ models: Type.Array(ModelEntry) });
+export type ModelManifest = Static<typeof ModelManifest>;
+
+/** The repo's catalogue; the same relative hop works from `src/` and from `dist/`. */
+export const DEFAULT_MANIFEST_PATH = fileURLToPath(new URL("../../../models/manifest.json", import.meta.url));
+
+/**
+ * Reads and validates a model manifest (default: the repo's `models/manifest.json`). Throws with the
+ * first schema problem, or when ids repeat or an op has more than one default.
+ */
+export async function loadManifest(manifestPath: string = DEFAULT_MANIFEST_PATH): Promise<ModelManifest> {
+  const raw: unknown = JSON.parse(await readFile(manifestPath, "utf8"));
+  return parseManifest(raw, manifestPath);
+}
+
+/** Validates an already-parsed manifest; `origin` names it in error messages. */
+export function parseManifest(raw: unknown, origin = "model manifest"): ModelManifest {
+  const error = Value.Errors(ModelManifest, raw).First();
+  if (error) {
+    throw new Error(
+      `Invalid ${origin} at ${error.path || "/"}: ${error.message}, received ${JSON.stringify(error.value)}`,
+    );
+  }
+  const manifest = raw as ModelManifest;
+  const ids = new Set<string>();
+  for (const model of manifest.models) {
+    if (ids.has(model.id)) throw new Error(`Invalid ${origin}: model id ${model.id} appears twice`);
+    ids.add(model.id);
+  }
+  for (const op of OP_NAMES) {
+    const defaults = manifest.models.filter((m) => m.op === op && m.default).length;
+    if (defaults > 1)
+      throw new Error(`Invalid ${origin}: expected at most one default model for ${op} but found ${defaults}`);
+  }
+  return manifest;
+}
+
+/** Looks up models and turns them into verified file paths. */
+export interface ModelRegistry {
+  /** The catalogue entries, optionally only those of one op. */
+  list(op?: OpName): ModelEntry[];
+  /** The entry with this id; `INVALID_OPTIONS` when the catalogue has none. */
+  get(id: string): ModelEntry;
+  /** The op's default model; `MODEL_UNAVAILABLE` when it has none. */
+  defaultFor(op: OpName): ModelEntry;
+  /** Absolute path of the model file, its sha256 checked once per process. */
+  resolve(id: string): Promise<string>;
+  /** Problems with the default models of `ops` (missing file, bad checksum); empty when all resolve. */
+  check(ops: readonly OpName[]): Promise<string[]>;
+}
+
+/**
+ * A registry over `manifest` whose files live under `modelDir` (IMAGEN_MODEL_DIR). Missing files
+ * and checksum mismatches raise `MODEL_UNAVAILABLE` with a message naming the file and the fix.
+ */
+export function createModelRegistry(options: { manifest: ModelManifest; modelDir: string }): ModelRegistry {
+  const modelDir = path.resolve(options.modelDir);
+  const verified = new Map<string, Promise<string>>();
+  const { models } = options.manifest;
+
+  const get = (id: string): ModelEntry => findModel(models, id);
+  const defaultFor = (op: OpName): ModelEntry => {
+    const entry = models.find((m) => m.op === op && m.default);
+    if (!entry) throw new AppError("MODEL_UNAVAILABLE", `No default model for op ${op} in the catalogue`);
+    return entry;
+  };
+  const resolve = (id: string): Promise<string> => {
+    const entry = get(id);
+    let pending = verified.get(entry.id);
+    if (!pending) {
+      pending = verifyFile(entry, modelDir);
+      // A failed check is not cached, so a file copied in later is picked up by the next call.
+      pending.catch(() => verified.delete(entry.id));
+      verified.set(entry.id, pending);
+    }
+    return pending;
+  };
+
+  return {
+    list: (op) => (op ? models.filter((m) => m.op === op) : [...models]),
+    get,
+    defaultFor,
+    resolve,
+    check: async (ops) => {
+      const outcomes = await Promise.allSettled(ops.map(async (op) => resolve(defaultFor(op).id)));
+      return outcomes.flatMap((o) => (o.status === "rejected" ? [errorMessage(o.reason)] : []));
+    },
+  };
+}
+
+function findModel(models: readonly ModelEntry[], id: string): ModelEntry {
+  const entry = models.find((m) => m.id === id);
+  if (!entry) {
+    const known = models.map((m) => m.id).join(", ");
+    throw new ValidationError(`Expected a model id from the catalogue (${known}) but received ${id}`, {
+      code: "INVALID_OPTIONS",
+    });
+  }
+  return entry;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function verifyFile(entry: ModelEntry, modelDir: string): Promise<string> {
+  const file = path.resolve(modelDir, entry.file);
+  let actual: string;
+  try {
+    actual = await sha256File(file);
+  } catch (cause) {
+    throw new AppError(
+      "MODEL_UNAVAILABLE",
+      `Model ${entry.id} not found: expected the file ${file}. Set IMAGEN_MODEL_DIR to a directory holding ` +
+        `${entry.file} (sha256 ${entry.sha256}, ${entry.bytes} bytes; original weights: ${entry.source.url})`,
+      { cause },
+    );
+  }
+  if (actual !== entry.sha256) {
+    throw new AppError(
+      "MODEL_UNAVAILABLE",
+      `Model ${entry.id} file ${file} has the wrong checksum: expected sha256 ${entry.sha256} but found ${actual}. ` +
+        `Replace it with the catalogue's file`,
+    );
+  }
+  return file;
+}
+
+function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(file)
+      .on("error", reject)
+      .on("data", (chunk) => hash.update(chunk))
+      .on("end", () => resolve(hash.digest("hex")));
+  });
+}

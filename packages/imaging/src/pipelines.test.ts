@@ -1,0 +1,157 @@
+import sharp from "sharp";
+import { isPermanentJobError } from "@imagen/core";
+import { decompressionBombPng, patternImage, patternPixels, rgbaPng } from "@imagen/testing/images";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTinyModelDir } from "../test/model-fixtures.js";
+import { createModelRegistry } from "./models.js";
+import { createPipelines, type Pipelines } from "./pipelines.js";
+import { createSessionCache, type SessionCache } from "./sessions.js";
+
+const idle = { signal: new AbortController().signal, onProgress: () => undefined };
+
+async function raw(data: Buffer): Promise<{ data: Buffer; channels: number; width: number; height: number }> {
+  const { data: pixels, info } = await sharp(data).raw().toBuffer({ resolveWithObject: true });
+  return { data: pixels, channels: info.channels, width: info.width, height: info.height };
+}
+
+describe("createPipelines", () => {
+  let fixture: Awaited<ReturnType<typeof createTinyModelDir>>;
+  let sessions: SessionCache;
+  let pipelines: Pipelines;
+  beforeAll(async () => {
+    fixture = await createTinyModelDir();
+    sessions = createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 1 });
+    const registry = createModelRegistry({ manifest: fixture.manifest, modelDir: fixture.dir });
+    pipelines = createPipelines({
+      registry,
+      sessions,
+      limits: { maxInputPixels: 1_000_000, maxOutputPixels: 2_000_000 },
+      tiles: { tileSize: 32, tileOverlap: 4 },
+    });
+  });
+  afterAll(async () => {
+    await sessions.close();
+    await fixture.cleanup();
+  });
+
+  it("supports the image→image ops, not background-removal", () => {
+    expect(["upscale", "enhance", "comic"].every((op) => pipelines.supports(op as "upscale"))).toBe(true);
+    expect(pipelines.supports("background-removal")).toBe(false);
+  });
+
+  it("upscales RGB ×4 in the input's format, with timings", async () => {
+    const input = await patternImage({ width: 50, height: 30, format: "jpeg" });
+    const result = await pipelines.run("upscale", input, { scale: 4 }, idle);
+    expect(result).toMatchObject({ width: 200, height: 120, format: "jpeg", contentType: "image/jpeg" });
+    const meta = await sharp(result.data).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(["jpeg", 200, 120]);
+    expect(Object.values(result.timings).every((ms) => ms >= 0)).toBe(true);
+  });
+
+  it("upscales ×2 by running ×4 and resizing down", async () => {
+    const input = await patternImage({ width: 40, height: 24 });
+    const result = await pipelines.run("upscale", input, { scale: 2, format: "png" }, idle);
+    const out = await raw(result.data);
+    expect([out.width, out.height, out.channels]).toEqual([80, 48, 3]);
+    // Pixel (60, 40) of the ×2 output samples input (30, 20) — compare with the pattern.
+    const expected = patternPixels(40, 24);
+    const o = (40 * 80 + 60) * 3;
+    const e = (20 * 40 + 30) * 3;
+    expect(Math.abs(out.data[o]! - expected[e]!)).toBeLessThan(12);
+  });
+
+  it("runs the named model: the inverting upscaler flips the colours", async () => {
+    const input = await patternImage({ width: 16, height: 16 });
+    const result = await pipelines.run("upscale", input, { scale: 4, model: "tiny-up-invert" }, idle);
+    const out = await raw(result.data);
+    const expected = patternPixels(16, 16);
+    expect(out.data[0]).toBe(255 - expected[0]!);
+    expect(out.data[(4 * 64 * 4 + 4 * 4) * 3 + 2]).toBe(255 - expected[(4 * 16 + 4) * 3 + 2]!);
+  });
+
+  it.each([4, 2] as const)("keeps and scales the alpha channel of an RGBA input at ×%d", async (scale) => {
+    const input = await rgbaPng({ width: 32, height: 8 });
+    const result = await pipelines.run("upscale", input, { scale }, idle);
+    expect(result.format).toBe("png");
+    const out = await raw(result.data);
+    expect([out.width, out.height, out.channels]).toEqual([32 * scale, 8 * scale, 4]);
+    expect(out.data[3]).toBeLessThan(10); // left edge transparent
+    expect(out.data[(out.width - 1) * 4 + 3]).toBeGreaterThan(245); // right edge opaque
+    const mid = out.data[(Math.floor(out.width / 2) + out.width * 2) * 4 + 3]!;
+    expect(mid).toBeGreaterThan(100);
+    expect(mid).toBeLessThan(155);
+  });
+
+  it("refuses an output over maxOutputPixels before decoding", async () => {
+    const input = await patternImage({ width: 400, height: 400 });
+    const err = await pipelines.run("upscale", input, { scale: 4 }, idle).catch((e: unknown) => e);
+    expect(isPermanentJobError(err)).toBe(true);
+    expect(err).toMatchObject({ code: "OUTPUT_TOO_LARGE" });
+    expect((err as Error).message).toContain("1600×1600");
+  });
+
+  it("refuses the decompression bomb and non-images as permanent errors", async () => {
+    await expect(pipelines.run("upscale", decompressionBombPng(), { scale: 4 }, idle)).rejects.toMatchObject({
+      code: "IMAGE_TOO_LARGE",
+    });
+    await expect(pipelines.run("upscale", Buffer.from("nope"), { scale: 4 }, idle)).rejects.toMatchObject({
+      code: "UNSUPPORTED_IMAGE",
+    });
+  });
+
+  it("stops when the signal aborts, after fewer progress reports than tiles", async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const onProgress = (fraction: number): void => {
+      seen.push(fraction);
+      if (seen.length === 3) controller.abort(new Error("job canceled"));
+    };
+    const input = await patternImage({ width: 96, height: 96 });
+    await expect(
+      pipelines.run("upscale", input, { scale: 4 }, { signal: controller.signal, onProgress }),
+    ).rejects.toThrow("job canceled");
+    expect(seen).toHaveLength(3);
+    expect(seen.at(-1)).toBeLessThan(1);
+  });
+
+  it("refuses a model id of another op as INVALID_OPTIONS", async () => {
+    const input = await patternImage({ width: 8, height: 8 });
+    await expect(pipelines.run("upscale", input, { scale: 4, model: "tiny-enhance" }, idle)).rejects.toMatchObject({
+      code: "INVALID_OPTIONS",
+      name: "PermanentJobError",
+    });
+  });
+
+  it("enhances with a strength blend of input and model output", async () => {
+    const input = await patternImage({ width: 20, height: 12, format: "webp", quality: 100 });
+    const decoded = await raw(input);
+    const full = await raw((await pipelines.run("enhance", input, { strength: 1, format: "png" }, idle)).data);
+    const half = await raw((await pipelines.run("enhance", input, { strength: 0.5, format: "png" }, idle)).data);
+    const i = 7 * 3;
+    expect(full.data[i]).toBe(Math.min(255, Math.round(decoded.data[i]! * 1.5)));
+    expect(Math.abs(half.data[i]! - (decoded.data[i]! + full.data[i]!) / 2)).toBeLessThanOrEqual(1);
+  });
+
+  it("runs comic through the [0,255] contract, padding to the multiple of 4 and cropping back", async () => {
+    const input = await patternImage({ width: 45, height: 31 });
+    const result = await pipelines.run("comic", input, {}, idle);
+    const out = await raw(result.data);
+    expect([result.format, out.width, out.height]).toEqual(["png", 45, 31]);
+    const expected = patternPixels(45, 31);
+    expect(out.data[44 * 3]).toBe(Math.round(expected[44 * 3]! * 0.5));
+  });
+
+  it("refuses background-removal in this build", async () => {
+    const input = await patternImage({ width: 8, height: 8 });
+    await expect(
+      pipelines.run("background-removal", input, { output: "cutout", background: "#ffffff" }, idle),
+    ).rejects.toMatchObject({
+      code: "UNKNOWN_OP",
+    });
+  });
+
+  it("warms up the default models of the given ops", async () => {
+    await expect(pipelines.warmUp(["upscale", "enhance", "comic"])).resolves.toBeUndefined();
+    await expect(pipelines.warmUp(["background-removal"])).rejects.toThrow(/background-removal/);
+  });
+});

@@ -1,0 +1,72 @@
+import { performance } from "node:perf_hooks";
+import * as ort from "onnxruntime-node";
+import { AppError, type Logger } from "@imagen/core";
+
+/** Where and how sessions run. */
+export interface SessionCacheOptions {
+  executionProvider: "cpu" | "cuda";
+  /** GPU ordinal for `cuda`. Default 0. */
+  deviceId?: number;
+  /** Threads per session for CPU kernels; ORT's default (all cores) when absent. */
+  intraOpNumThreads?: number;
+  log?: Logger;
+}
+
+/** One inference session per model file, created on first use and reused. */
+export interface SessionCache {
+  /** The session for `modelPath`; concurrent callers share one creation. */
+  get(modelPath: string): Promise<ort.InferenceSession>;
+  /** Releases every session; the cache is empty afterwards. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the session cache. A `cuda` provider that cannot be loaded is an error naming the
+ * provider, never a silent CPU fallback: a GPU worker on CPU would be orders of magnitude slower.
+ */
+export function createSessionCache(options: SessionCacheOptions): SessionCache {
+  const sessions = new Map<string, Promise<ort.InferenceSession>>();
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders:
+      options.executionProvider === "cuda" ? [{ name: "cuda", deviceId: options.deviceId ?? 0 }] : ["cpu"],
+    graphOptimizationLevel: "all",
+    ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
+  };
+
+  const create = async (modelPath: string): Promise<ort.InferenceSession> => {
+    const started = performance.now();
+    try {
+      const session = await ort.InferenceSession.create(modelPath, sessionOptions);
+      const loadMs = Math.round(performance.now() - started);
+      options.log?.info({ modelPath, executionProvider: options.executionProvider, loadMs }, "model session loaded");
+      return session;
+    } catch (cause) {
+      const detail = cause instanceof Error ? cause.message : String(cause);
+      throw new AppError(
+        "MODEL_UNAVAILABLE",
+        `Could not create an ONNX session for ${modelPath} with execution provider ${options.executionProvider}: ${detail}`,
+        { cause },
+      );
+    }
+  };
+
+  return {
+    get(modelPath) {
+      let pending = sessions.get(modelPath);
+      if (!pending) {
+        pending = create(modelPath);
+        // Forget failures so a later call (e.g. after the file is fixed) tries again.
+        pending.catch(() => sessions.delete(modelPath));
+        sessions.set(modelPath, pending);
+      }
+      return pending;
+    },
+    async close() {
+      const all = [...sessions.values()];
+      sessions.clear();
+      const settled = await Promise.allSettled(all);
+      const open = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+      await Promise.all(open.map((session) => session.release()));
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { slowUpscaleModel } from "./slow-upscale-model.js";
+export { writeTestModels, type TestModels } from "./test-models.js";

@@ -14,7 +14,10 @@ export async function assembleWorker(
   config: WorkerConfig,
   shared: { backend: Backend; log: Logger; metricsRegistry: Registry },
 ): Promise<Worker & { closeSessions(): Promise<void> }> {
-  const registry = createModelRegistry({ manifest: await loadManifest(config.models.manifestPath), modelDir: config.models.modelDir });
+  const registry = createModelRegistry({
+    manifest: await loadManifest(config.models.manifestPath),
+    modelDir: config.models.modelDir,
+  });
   const sessions = createSessionCache({
     executionProvider: config.models.executionProvider,
     deviceId: config.models.cudaDeviceId,

@@ -5,7 +5,12 @@ import type { WorkerMetrics } from "./metrics.js";
  * Marks a job whose message exhausted its attempts as failed. The dead-letter path is the one place
  * this happens, so it also covers a worker that died on the last attempt.
  */
-export function createDeadLetterHandler(deps: { jobs: JobStore; metrics: WorkerMetrics; log: Logger; now?: () => Date }) {
+export function createDeadLetterHandler(deps: {
+  jobs: JobStore;
+  metrics: WorkerMetrics;
+  log: Logger;
+  now?: () => Date;
+}) {
   const now = deps.now ?? (() => new Date());
   return async (letter: DeadLetter): Promise<void> => {
     const job = await deps.jobs.get(letter.jobId);

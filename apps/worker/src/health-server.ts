@@ -11,11 +11,14 @@ export function buildHealthServer(deps: {
   metricsRegistry: Registry;
   log: Logger;
 }): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: "health" }) as FastifyBaseLogger, disableRequestLogging: true });
+  const logger: FastifyBaseLogger = deps.log.child({ component: "health" });
+  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     const problems = [...deps.worker.problems(), ...(await backendProblems(deps.backend))];
-    return reply.code(problems.length === 0 ? 200 : 503).send({ status: problems.length === 0 ? "ready" : "not-ready", problems });
+    return reply
+      .code(problems.length === 0 ? 200 : 503)
+      .send({ status: problems.length === 0 ? "ready" : "not-ready", problems });
   });
   app.get("/metrics", async (_request, reply) =>
     reply.type(deps.metricsRegistry.contentType).send(await deps.metricsRegistry.metrics()),

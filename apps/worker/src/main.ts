@@ -23,5 +23,8 @@ onShutdownSignal(log, async () => {
 });
 
 await health.listen({ host: config.host, port: config.port });
-log.info({ ops: config.ops, backend: config.backend.kind, provider: config.models.executionProvider }, "worker starting");
+log.info(
+  { ops: config.ops, backend: config.backend.kind, provider: config.models.executionProvider },
+  "worker starting",
+);
 await worker.start();

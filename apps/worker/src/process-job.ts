@@ -9,7 +9,6 @@ import {
   type Job,
   type JobStore,
   type Logger,
-  type OpOptions,
 } from "@imagen/core";
 import type { Pipelines, PipelineResult } from "@imagen/imaging";
 import type { JobOutcome, WorkerMetrics } from "./metrics.js";
@@ -83,7 +82,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       log,
     });
     const totalStart = performance.now();
-    const result = await deps.pipelines.run(job.op, await readAll(input), job.options as OpOptions, {
+    const result = await deps.pipelines.run(job.op, await readAll(input), job.options, {
       signal,
       onProgress,
     });

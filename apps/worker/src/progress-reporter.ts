@@ -20,7 +20,10 @@ export function createProgressReporter(options: {
     lastWriteAt = now();
     const result = await jobs.update(jobId, "running", { progress: Math.min(Math.max(fraction, 0), 1) });
     if (!result.ok) {
-      log.info({ status: result.reason === "conflict" ? result.current.status : "deleted" }, "job left running; stopping");
+      log.info(
+        { status: result.reason === "conflict" ? result.current.status : "deleted" },
+        "job left running; stopping",
+      );
       cancel.abort(new Error("job is no longer running"));
     }
   };

@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createLocalBackend } from "@imagen/backend-local";
 import { createLogger, inputKey, newJobId, newQueuedJob, parseOptions, type Job, type OpName } from "@imagen/core";
-import { createModelRegistry, createPipelines, createSessionCache, loadManifest, type Pipelines } from "@imagen/imaging";
+import {
+  createModelRegistry,
+  createPipelines,
+  createSessionCache,
+  loadManifest,
+  type Pipelines,
+} from "@imagen/imaging";
 import { writeTestModels } from "@imagen/testing/stack";
 import { Registry } from "prom-client";
 import { createWorkerMetrics } from "../src/metrics.js";
@@ -18,7 +24,10 @@ export async function createHarness(options: { slowUpscale?: boolean } = {}) {
   const models = await writeTestModels(dir, options);
   const log = createLogger({ service: "worker-test", level: "silent" });
   const backend = createLocalBackend({ dataDir: path.join(dir, "data"), queue: QUEUE, log });
-  const registry = createModelRegistry({ manifest: await loadManifest(models.manifestPath), modelDir: models.modelDir });
+  const registry = createModelRegistry({
+    manifest: await loadManifest(models.manifestPath),
+    modelDir: models.modelDir,
+  });
   const sessions = createSessionCache({ executionProvider: "cpu" });
   const pipelines = createPipelines({ registry, sessions, limits: LIMITS });
   const workers: Worker[] = [];
@@ -46,7 +55,12 @@ export async function createHarness(options: { slowUpscale?: boolean } = {}) {
     /** What the API does on submit: input stored, job recorded, message published. */
     async submit(op: OpName, image: Buffer, rawOptions: unknown = {}): Promise<Job> {
       const job = newQueuedJob(
-        { id: newJobId(), op, options: parseOptions(op, rawOptions), input: { width: 0, height: 0, format: "png", bytes: image.length } },
+        {
+          id: newJobId(),
+          op,
+          options: parseOptions(op, rawOptions),
+          input: { width: 0, height: 0, format: "png", bytes: image.length },
+        },
         new Date(),
       );
       await backend.blobs.put(inputKey(job.id), image, { contentType: "image/png" });

@@ -54,7 +54,10 @@ export class EnvReader {
   listOf<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
     const raw = this.raw(name);
     if (raw === undefined) return [...fallback];
-    const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    const items = raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     const bad = items.filter((i) => !(allowed as readonly string[]).includes(i));
     if (items.length === 0 || bad.length > 0) {
       this.problems.push(

@@ -55,10 +55,7 @@ export class AppError extends Error {
 }
 
 export class ValidationError extends AppError {
-  constructor(
-    message: string,
-    options: AppErrorOptions & { code?: ErrorCode } = {},
-  ) {
+  constructor(message: string, options: AppErrorOptions & { code?: ErrorCode } = {}) {
     super(options.code ?? "VALIDATION_FAILED", message, options);
     this.name = "ValidationError";
   }
@@ -108,8 +105,5 @@ export function isAppError(err: unknown): err is AppError {
 }
 
 export function isPermanentJobError(err: unknown): err is PermanentJobError {
-  return (
-    err instanceof PermanentJobError ||
-    (isAppError(err) && err.name === "PermanentJobError")
-  );
+  return err instanceof PermanentJobError || (isAppError(err) && err.name === "PermanentJobError");
 }

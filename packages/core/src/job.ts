@@ -49,8 +49,7 @@ export const JobTimingsSchema = Type.Object({
 });
 export type JobTimings = Static<typeof JobTimingsSchema>;
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** The job as stored. Timestamps are ISO-8601 strings. */
 export const JobSchema = Type.Object({
@@ -81,7 +80,10 @@ export type Job = Static<typeof JobSchema>;
 
 /** Fields an update may change; `id`, `op`, `input` and `createdAt` are fixed at creation. */
 export type JobPatch = Partial<
-  Pick<Job, "status" | "options" | "output" | "progress" | "attempts" | "error" | "timings" | "startedAt" | "finishedAt">
+  Pick<
+    Job,
+    "status" | "options" | "output" | "progress" | "attempts" | "error" | "timings" | "startedAt" | "finishedAt"
+  >
 >;
 
 /** Blob keys are derived from the job id, so a re-run overwrites instead of duplicating. */

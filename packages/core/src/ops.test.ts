@@ -40,9 +40,7 @@ describe("parseOptions", () => {
     expect(scale.message).toContain("scale");
     expect(parseError(() => parseOptions("enhance", { strength: 1.5 })).message).toContain("strength");
     expect(parseError(() => parseOptions("upscale", { quality: 0 })).message).toContain("quality");
-    expect(parseError(() => parseOptions("background-removal", { background: "red" })).message).toContain(
-      "background",
-    );
+    expect(parseError(() => parseOptions("background-removal", { background: "red" })).message).toContain("background");
     expect(parseError(() => parseOptions("comic", { format: "bmp" })).message).toContain("format");
   });
 

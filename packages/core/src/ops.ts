@@ -20,11 +20,13 @@ export const OutputFormatSchema = Type.Union(
 /** Options every op accepts. `format` has no static default: it depends on the input. */
 const commonOptions = {
   format: Type.Optional(OutputFormatSchema),
-  quality: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 100, description: "Encoder quality (jpeg, webp, avif)" }),
-  ),
+  quality: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: "Encoder quality (jpeg, webp, avif)" })),
   model: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 100, description: "Model id from the catalogue; default: the op's default model" }),
+    Type.String({
+      minLength: 1,
+      maxLength: 100,
+      description: "Model id from the catalogue; default: the op's default model",
+    }),
   ),
 };
 

@@ -32,7 +32,11 @@ export function slowUpscaleModel(spec: { scale?: number; channels?: number; kern
       },
     ],
     initializers: [
-      { name: "w1", dims: [channels, 3, kernel, kernel], values: new Array<number>(channels * 3 * kernel * kernel).fill(0) },
+      {
+        name: "w1",
+        dims: [channels, 3, kernel, kernel],
+        values: new Array<number>(channels * 3 * kernel * kernel).fill(0),
+      },
       { name: "w2", dims: [3, channels, 1, 1], values: new Array<number>(3 * channels).fill(0) },
       { name: "scales", dims: [4], values: [1, 1, scale, scale] },
     ],

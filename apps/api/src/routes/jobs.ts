@@ -1,0 +1,158 @@
+import {
+  AppError,
+  canTransition,
+  JOB_STATUSES,
+  NotFoundError,
+  OP_NAMES,
+  type BlobStore,
+  type Job,
+  type JobStore,
+} from "@imagen/core";
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import { readUpload } from "../read-upload.js";
+import { submitJob, type SubmitDeps } from "../submit-job.js";
+import { jobPath, JobView, toJobView } from "../job-view.js";
+import type { Counter } from "prom-client";
+
+export interface JobRoutesDeps extends SubmitDeps {
+  jobsCreated: Counter<"op">;
+  resultUrlTtlS: number;
+}
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const ErrorResponse = Type.Ref("Error");
+
+async function getJob(jobs: JobStore, id: string): Promise<Job> {
+  const job = await jobs.get(id);
+  if (!job) throw new NotFoundError(`No job with id ${JSON.stringify(id)}`, { code: "JOB_NOT_FOUND" });
+  return job;
+}
+
+/** `/v1/jobs`: submit, read, list, cancel, and download results. */
+export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Promise<void> {
+  app.post(
+    "/v1/jobs",
+    {
+      schema: {
+        summary: "Submit an image and an operation",
+        description:
+          "multipart/form-data with `file` (the image), `op` and optional `options` (a JSON object). " +
+          "The image type is sniffed from its bytes; animated images use their first frame.",
+        consumes: ["multipart/form-data"],
+        body: Type.Object({
+          file: Type.String({ format: "binary" }),
+          op: Type.Union(OP_NAMES.map((o) => Type.Literal(o))),
+          options: Type.Optional(Type.String({ description: "JSON object of the op's options" })),
+        }),
+        response: { 202: JobView, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse },
+      },
+      // The body is multipart and read by readUpload; this schema only documents it.
+      validatorCompiler: () => () => true,
+    },
+    async (request, reply) => {
+      const job = await submitJob({ ...deps, log: request.log }, await readUpload(request));
+      deps.jobsCreated.inc({ op: job.op });
+      return reply.code(202).header("location", jobPath(job.id)).send(toJobView(job));
+    },
+  );
+
+  app.get(
+    "/v1/jobs",
+    {
+      schema: {
+        summary: "List jobs, newest first",
+        querystring: Type.Object({
+          status: Type.Optional(Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)))),
+          op: Type.Optional(Type.Union(OP_NAMES.map((o) => Type.Literal(o)))),
+          limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+          cursor: Type.Optional(Type.String({ maxLength: 512 })),
+        }),
+        response: {
+          200: Type.Object({ jobs: Type.Array(JobView), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          400: ErrorResponse,
+        },
+      },
+    },
+    async (request) => {
+      const { status, op, limit, cursor } = request.query as {
+        status?: Job["status"];
+        op?: Job["op"];
+        limit: number;
+        cursor?: string;
+      };
+      const page = await deps.jobs.list({ status, op }, { limit, cursor });
+      return { jobs: page.jobs.map(toJobView), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    "/v1/jobs/:id",
+    { schema: { summary: "Read a job", params: IdParams, response: { 200: JobView, 404: ErrorResponse } } },
+    async (request) => toJobView(await getJob(deps.jobs, (request.params as { id: string }).id)),
+  );
+
+  app.delete(
+    "/v1/jobs/:id",
+    {
+      schema: {
+        summary: "Cancel a queued or running job",
+        params: IdParams,
+        response: { 200: JobView, 404: ErrorResponse, 409: ErrorResponse },
+      },
+    },
+    async (request) => toJobView(await cancelJob(deps.jobs, (request.params as { id: string }).id)),
+  );
+
+  app.get(
+    "/v1/jobs/:id/result",
+    {
+      schema: {
+        summary: "Download the result image (or a redirect to a signed URL)",
+        params: IdParams,
+        response: { 404: ErrorResponse, 409: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const job = await getJob(deps.jobs, (request.params as { id: string }).id);
+      const output = finishedOutput(job);
+      const signed = await deps.blobs.url(output.key, { expiresInS: deps.resultUrlTtlS });
+      if (signed) return reply.redirect(signed, 302);
+      const body = await openResult(deps.blobs, output.key);
+      return reply
+        .type(`image/${output.format}`)
+        .header("content-length", output.bytes)
+        .header("content-disposition", `inline; filename="${job.id}.${output.format}"`)
+        .send(body);
+    },
+  );
+}
+
+async function cancelJob(jobs: JobStore, id: string): Promise<Job> {
+  const job = await getJob(jobs, id);
+  const result = await jobs.update(id, ["queued", "running"], {
+    status: "canceled",
+    finishedAt: new Date().toISOString(),
+  });
+  if (result.ok) return result.job;
+  const current = result.reason === "conflict" ? result.current : job;
+  if (!canTransition(current.status, "canceled")) {
+    throw new AppError("JOB_FINISHED", `Job ${id} already ended with status ${current.status}`);
+  }
+  throw new AppError("CONFLICT", `Job ${id} changed while it was being canceled; try again`);
+}
+
+function finishedOutput(job: Job): NonNullable<Job["output"]> {
+  if (job.status === "succeeded" && job.output) return job.output;
+  if (job.status === "failed" || job.status === "canceled") {
+    throw new AppError("JOB_FAILED", `Job ${job.id} ended with status ${job.status} and has no result`);
+  }
+  throw new AppError("JOB_NOT_FINISHED", `Job ${job.id} is ${job.status}; poll ${jobPath(job.id)} until it succeeds`);
+}
+
+async function openResult(blobs: BlobStore, key: string) {
+  const stream = await blobs.get(key);
+  // The job says succeeded, so a missing blob is our fault, not the client's.
+  if (!stream) throw new AppError("INTERNAL", `Result blob ${key} is missing`, { expose: false });
+  return stream;
+}

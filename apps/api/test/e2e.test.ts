@@ -1,0 +1,136 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { probeImage } from "@imagen/imaging";
+import { patternImage } from "@imagen/testing/images";
+import { writeTestModels } from "@imagen/testing/stack";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  API_MAIN,
+  freePort,
+  startProcess,
+  stopProcess,
+  waitUntilReady,
+  WORKER_MAIN,
+  type Running,
+} from "./processes.js";
+
+interface JobBody {
+  id: string;
+  status: string;
+  progress: number;
+  attempts: number;
+  output: { width: number; height: number; url: string } | null;
+  error: { code: string } | null;
+}
+
+const built = existsSync(API_MAIN) && existsSync(WORKER_MAIN);
+
+// These tests run the built apps as separate processes, exactly as `npm start`, `npm run start:api`
+// and `npm run start:worker` do; `npm test` builds first.
+describe.runIf(built)("processes", () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let base: string;
+  const running: Running[] = [];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "imagen-e2e-"));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    env = {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      IMAGEN_DATA_DIR: path.join(dir, "data"),
+      QUEUE_POLL_INTERVAL_MS: "50",
+      WORKER_PROGRESS_INTERVAL_MS: "0",
+      IMAGEN_WORKER_OPS: "upscale",
+    };
+  });
+  afterEach(async () => {
+    for (const proc of running.splice(0)) await stopProcess(proc, "SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function start(main: string, extra: Record<string, string> = {}): Running {
+    const proc = startProcess(main, { ...env, ...extra });
+    running.push(proc);
+    return proc;
+  }
+
+  async function submit(file: Buffer): Promise<JobBody> {
+    const form = new FormData();
+    form.set("op", "upscale");
+    form.set("file", new Blob([file]), "photo.png");
+    const res = await fetch(`${base}/v1/jobs`, { method: "POST", body: form });
+    expect(res.status).toBe(202);
+    return (await res.json()) as JobBody;
+  }
+
+  async function job(id: string): Promise<JobBody> {
+    return (await (await fetch(`${base}/v1/jobs/${id}`)).json()) as JobBody;
+  }
+
+  async function waitFor(id: string, done: (j: JobBody) => boolean, timeout = 30_000): Promise<JobBody> {
+    return vi.waitFor(
+      async () => {
+        const current = await job(id);
+        if (!done(current)) throw new Error(`job is ${current.status} (${current.progress})`);
+        return current;
+      },
+      { timeout, interval: 25 },
+    );
+  }
+
+  it("npm start: API with an embedded worker takes a job from upload to result, then stops on SIGTERM", async () => {
+    const models = await writeTestModels(dir);
+    const api = start(API_MAIN, {
+      IMAGEN_EMBEDDED_WORKER: "true",
+      IMAGEN_MODEL_DIR: models.modelDir,
+      IMAGEN_MODEL_MANIFEST: models.manifestPath,
+    });
+    await waitUntilReady(`${base}/readyz`, api);
+
+    const submitted = await submit(await patternImage({ width: 90, height: 60, format: "jpeg" }));
+    expect(submitted.status).toBe("queued");
+    const done = await waitFor(submitted.id, (j) => j.status === "succeeded");
+    expect(done.output).toMatchObject({ width: 360, height: 240 });
+
+    const result = await fetch(`${base}${done.output?.url}`);
+    expect(result.status).toBe(200);
+    expect(result.headers.get("content-type")).toBe("image/jpeg");
+    const image = await probeImage(Buffer.from(await result.arrayBuffer()), { maxInputPixels: 1e7 });
+    expect(image).toMatchObject({ format: "jpeg", width: 360, height: 240 });
+
+    expect(await stopProcess(api, "SIGTERM")).toBe(0);
+  });
+
+  it("a worker SIGKILLed mid-job: the job is redelivered after its lease and succeeds once, attempts 2", async () => {
+    const models = await writeTestModels(dir, { slowUpscale: true });
+    const modelEnv = { IMAGEN_MODEL_DIR: models.modelDir, IMAGEN_MODEL_MANIFEST: models.manifestPath };
+    const api = start(API_MAIN, modelEnv);
+    await waitUntilReady(`${base}/readyz`, api);
+    const workerEnv = { ...modelEnv, QUEUE_LEASE_MS: "1500", WORKER_HOST: "127.0.0.1" };
+    const firstPort = String(await freePort());
+    const first = start(WORKER_MAIN, { ...workerEnv, WORKER_PORT: firstPort });
+    await waitUntilReady(`http://127.0.0.1:${firstPort}/readyz`, first);
+
+    const submitted = await submit(await patternImage({ width: 512, height: 512 }));
+    const midway = await waitFor(submitted.id, (j) => j.status === "running" && j.progress > 0);
+    expect(midway.progress).toBeLessThan(1);
+    await stopProcess(first, "SIGKILL");
+
+    const secondPort = String(await freePort());
+    const second = start(WORKER_MAIN, { ...workerEnv, WORKER_PORT: secondPort });
+    await waitUntilReady(`http://127.0.0.1:${secondPort}/readyz`, second);
+    const done = await waitFor(submitted.id, (j) => j.status !== "running" && j.status !== "queued", 60_000);
+    expect(done).toMatchObject({ status: "succeeded", attempts: 2, error: null });
+    expect(done.output).toMatchObject({ width: 2048, height: 2048 });
+    expect(await readdir(path.join(dir, "data", "blobs", "outputs"))).toEqual([`${submitted.id}.png`]);
+  });
+});
+
+describe.skipIf(built)("processes (not built)", () => {
+  it.skip("needs `npm run build` (npm test builds first)", () => {});
+});

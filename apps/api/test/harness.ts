@@ -1,0 +1,93 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { createLocalBackend } from "@imagen/backend-local";
+import { createLogger, OP_NAMES, type ImageLimits } from "@imagen/core";
+import { createModelRegistry, loadManifest } from "@imagen/imaging";
+import { writeTestModels } from "@imagen/testing/stack";
+import { assembleWorker, loadWorkerConfig } from "@imagen/worker";
+import type { FastifyInstance } from "fastify";
+import { Registry } from "prom-client";
+import { buildApp } from "../src/app.js";
+
+export const LIMITS: ImageLimits = { maxUploadBytes: 2_000_000, maxInputPixels: 1_000_000, maxOutputPixels: 4_000_000 };
+const QUEUE = { leaseMs: 2_000, pollIntervalMs: 20, maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50 };
+
+/**
+ * The API built by `buildApp` on a real local backend in a temp dir, for `inject()`; `startWorker`
+ * adds a worker on the same backend, assembled from config as `npm start` does.
+ */
+export async function createApiHarness(
+  options: { limits?: Partial<ImageLimits>; readiness?: () => Promise<string[]> } = {},
+) {
+  const dir = await mkdtemp(path.join(tmpdir(), "imagen-api-"));
+  const models = await writeTestModels(dir);
+  const log = createLogger({ service: "api-test", level: "silent" });
+  const dataDir = path.join(dir, "data");
+  const backend = createLocalBackend({ dataDir, queue: QUEUE, log });
+  const metricsRegistry = new Registry();
+  const limits = { ...LIMITS, ...options.limits };
+  const app: FastifyInstance = await buildApp(
+    {
+      ...backend,
+      models: createModelRegistry({ manifest: await loadManifest(models.manifestPath), modelDir: models.modelDir }),
+      log,
+      metricsRegistry,
+      readiness: options.readiness ?? (async () => []),
+    },
+    { limits, resultUrlTtlS: 60 },
+  );
+  const stops: (() => Promise<void>)[] = [];
+
+  return {
+    app,
+    ...backend,
+    dataDir,
+    async startWorker(): Promise<void> {
+      const config = loadWorkerConfig({
+        IMAGEN_DATA_DIR: dataDir,
+        IMAGEN_MODEL_DIR: models.modelDir,
+        IMAGEN_MODEL_MANIFEST: models.manifestPath,
+        IMAGEN_WORKER_OPS: "upscale,enhance",
+        WORKER_PROGRESS_INTERVAL_MS: "0",
+      });
+      const worker = await assembleWorker(config, { backend, log, metricsRegistry });
+      await worker.start();
+      stops.push(async () => {
+        await worker.stop();
+        await worker.closeSessions();
+      });
+    },
+    /** Input blobs on disk: an upload that was refused must leave none. */
+    async storedInputs(): Promise<string[]> {
+      return readdir(path.join(dataDir, "blobs", "inputs")).catch(() => []);
+    },
+    /** Messages any consumer could receive within `waitMs` (a bounded wait to show there are none). */
+    async queuedMessages(waitMs = 300): Promise<number> {
+      let count = 0;
+      const consumers = OP_NAMES.map((op) =>
+        backend.queue.consume(op, async () => void (count += 1), { concurrency: 10 }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      await Promise.all(consumers.map((c) => c.close()));
+      return count;
+    },
+    async close(): Promise<void> {
+      for (const stop of stops) await stop();
+      await app.close();
+      await backend.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type ApiHarness = Awaited<ReturnType<typeof createApiHarness>>;
+
+/** A multipart body as a client sends it; `file` is omitted when undefined. */
+export function multipart(fields: { op?: string; options?: string; file?: Buffer; filename?: string }) {
+  const form = new FormData();
+  if (fields.op !== undefined) form.set("op", fields.op);
+  if (fields.options !== undefined) form.set("options", fields.options);
+  if (fields.file) form.set("file", new Blob([fields.file]), fields.filename ?? "photo.bin");
+  return form;
+}

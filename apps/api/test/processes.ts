@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+export const API_MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+export const WORKER_MAIN = fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
+
+/** A port that was free a moment ago (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+export interface Running {
+  child: ChildProcess;
+  /** Everything the process wrote, for failure messages. */
+  output(): string;
+}
+
+/** Starts `node <main>` with `env` on top of a clean environment; its output is captured. */
+export function startProcess(main: string, env: Record<string, string>): Running {
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+/** Polls `url` until it answers 200, or fails with the process's output. */
+export async function waitUntilReady(url: string, proc: Running, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`process exited ${proc.child.exitCode}:\n${proc.output()}`);
+    const status = await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms:\n${proc.output()}`);
+}
+
+export async function stopProcess(proc: Running, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.child.exitCode;
+  const exited = once(proc.child, "exit");
+  proc.child.kill(signal);
+  const [code] = (await exited) as [number | null];
+  return code;
+}

@@ -33,6 +33,15 @@ describe("encodeImage", () => {
     ).toBe(false);
   });
 
+  it("keeps a one-channel grey image grey in png and jpeg", async () => {
+    const grey = Buffer.alloc(24 * 16, 77);
+    for (const format of ["png", "jpeg"] as const) {
+      const encoded = await encodeImage({ rgb: grey, alpha: null, width: 24, height: 16, channels: 1 }, { format });
+      const meta = await sharp(encoded.data).metadata();
+      expect([meta.format, meta.channels, meta.width, meta.height]).toEqual([format, 1, 24, 16]);
+    }
+  });
+
   it("chooses png for alpha, else the input's format when encodable, else png", () => {
     expect(defaultOutputFormat(true, "jpeg")).toBe("png");
     expect(defaultOutputFormat(false, "jpeg")).toBe("jpeg");

@@ -7,6 +7,8 @@ export interface RawImage {
   alpha: Buffer | null;
   width: number;
   height: number;
+  /** Channels in `rgb`: 3 (default) or 1 for a greyscale image such as a mask. */
+  channels?: 1 | 3;
 }
 
 export interface EncodedImage {
@@ -32,15 +34,18 @@ export function defaultOutputFormat(hasAlpha: boolean, inputFormat: string): Out
 }
 
 /**
- * Encodes raw RGB(+alpha) as `format` with an optional `quality` (1–100, lossy formats only).
- * JPEG has no alpha channel: an RGBA image is flattened onto white for it.
+ * Encodes raw RGB(+alpha) or grey as `format` with an optional `quality` (1–100, lossy formats
+ * only). JPEG has no alpha channel: an RGBA image is flattened onto white for it. Grey stays one
+ * channel in png and jpeg; webp and avif store it as RGB.
  */
 export async function encodeImage(
   image: RawImage,
   options: { format: OutputFormat; quality?: number | undefined },
 ): Promise<EncodedImage> {
   const { width, height } = image;
-  let pipeline = sharp(image.rgb, { raw: { width, height, channels: 3 } });
+  const channels = image.channels ?? 3;
+  let pipeline = sharp(image.rgb, { raw: { width, height, channels } });
+  if (channels === 1) pipeline = pipeline.toColourspace("b-w");
   if (image.alpha) pipeline = pipeline.joinChannel(image.alpha, { raw: { width, height, channels: 1 } });
   const quality = options.quality === undefined ? {} : { quality: options.quality };
   switch (options.format) {

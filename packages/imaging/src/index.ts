@@ -1,4 +1,5 @@
 export { configureSharp } from "./configure-sharp.js";
+export { planMaskInput, removeBackground, type MaskInputPlan } from "./background-removal.js";
 export { decodeImage, splitAlpha, type DecodedImage } from "./decode.js";
 export { defaultOutputFormat, encodeImage, type EncodedImage, type RawImage } from "./encode.js";
 export { runImageToImage, type RgbImage, type RunContext, type TileOverrides } from "./image-to-image.js";

@@ -37,7 +37,10 @@ describe("createModelRegistry", () => {
     expect(registry.list("upscale").map((m) => m.id)).toEqual(["tiny-up-x4", "tiny-up-invert"]);
     expect(registry.defaultFor("enhance").id).toBe("tiny-enhance");
     expect(() => registry.get("nope")).toThrow(/Expected a model id from the catalogue/);
-    expect(() => registry.defaultFor("background-removal")).toThrow(/No default model/);
+    expect(registry.defaultFor("background-removal").id).toBe("tiny-mask");
+    const models = fixture.manifest.models.filter((m) => m.op !== "background-removal");
+    const without = createModelRegistry({ manifest: { models }, modelDir: fixture.dir });
+    expect(() => without.defaultFor("background-removal")).toThrow(/No default model/);
   });
 
   it("resolves a model to its absolute, verified path", async () => {

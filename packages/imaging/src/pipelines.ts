@@ -1,11 +1,20 @@
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
-import { PermanentJobError, expectedOutputSize, type OpName, type OpOptionsMap, type OutputFormat } from "@imagen/core";
-import { decodeImage } from "./decode.js";
-import { defaultOutputFormat, encodeImage } from "./encode.js";
+import {
+  PermanentJobError,
+  expectedOutputSize,
+  type BackgroundRemovalOptions,
+  type EnhanceOptions,
+  type OpName,
+  type OpOptionsMap,
+  type OutputFormat,
+} from "@imagen/core";
+import { removeBackground } from "./background-removal.js";
+import { decodeImage, type DecodedImage } from "./decode.js";
+import { defaultOutputFormat, encodeImage, type RawImage } from "./encode.js";
 import { runImageToImage, type RgbImage, type RunContext, type TileOverrides } from "./image-to-image.js";
-import type { ModelEntry, ModelRegistry } from "./models.js";
+import type { ModelContract, ModelEntry, ModelRegistry } from "./models.js";
 import { probeImage } from "./probe.js";
 import type { SessionCache } from "./sessions.js";
 
@@ -41,11 +50,13 @@ export interface Pipelines {
   warmUp(ops: readonly OpName[]): Promise<void>;
 }
 
-// background-removal needs its own mask path (a later issue); these three are image→image.
-const IMAGE_TO_IMAGE_OPS: readonly OpName[] = ["upscale", "enhance", "comic"];
+// upscale, enhance and comic are tiled image→image; background-removal has its own mask path.
+const SUPPORTED_OPS: readonly OpName[] = ["upscale", "enhance", "comic", "background-removal"];
 
 /**
- * Creates the op pipelines: probe → decode → tiled model → resize/blend → alpha re-attached → encode.
+ * Creates the op pipelines: probe → decode → model → encode. Image→image ops run the model in tiles,
+ * then resize/blend and re-attach the alpha; background-removal predicts a mask once on a reduced
+ * copy and refines it to full size (`removeBackground`).
  * Permanent input problems raise `PermanentJobError`; a missing model raises `MODEL_UNAVAILABLE`.
  */
 export function createPipelines(deps: PipelineDeps): Pipelines {
@@ -55,13 +66,10 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
     sessions.get(await registry.resolve(entry.id));
 
   return {
-    supports: (op) => IMAGE_TO_IMAGE_OPS.includes(op),
+    supports: (op) => SUPPORTED_OPS.includes(op),
     async run(op, input, options, ctx) {
-      if (!IMAGE_TO_IMAGE_OPS.includes(op)) {
-        throw new PermanentJobError(
-          "UNKNOWN_OP",
-          `Expected one of ${IMAGE_TO_IMAGE_OPS.join(", ")} but received op ${op}`,
-        );
+      if (!SUPPORTED_OPS.includes(op)) {
+        throw new PermanentJobError("UNKNOWN_OP", `Expected one of ${SUPPORTED_OPS.join(", ")} but received op ${op}`);
       }
       ctx.signal.throwIfAborted();
       const started = performance.now();
@@ -72,20 +80,19 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
       const decodedAt = performance.now();
 
       const entry = pickModel(registry, op, options.model);
-      const modelOut = await runImageToImage(await sessionFor(entry), entry.contract, decoded, ctx, deps.tiles);
-      const blended =
-        op === "enhance" ? blend(decoded, modelOut, (options as OpOptionsMap["enhance"]).strength) : modelOut;
-      const rgb = await resizeRaw(blended, target, 3);
-      const alpha = decoded.alpha
-        ? await resizeRaw({ rgb: decoded.alpha, width: decoded.width, height: decoded.height }, target, 1)
-        : null;
+      const session = await sessionFor(entry);
+      const image =
+        op === "background-removal"
+          ? await removeBackground(session, entry.contract, decoded, options as BackgroundRemovalOptions, ctx)
+          : await transformImage(session, entry.contract, decoded, ctx, {
+              target,
+              strength: op === "enhance" ? (options as EnhanceOptions).strength : 1,
+              tiles: deps.tiles,
+            });
       const inferredAt = performance.now();
 
-      const format = options.format ?? defaultOutputFormat(alpha !== null, probed.format);
-      const encoded = await encodeImage(
-        { rgb: rgb.rgb, alpha: alpha?.rgb ?? null, ...target },
-        { format, quality: options.quality },
-      );
+      const format = options.format ?? defaultOutputFormat(image.alpha !== null, probed.format);
+      const encoded = await encodeImage(image, { format, quality: options.quality });
       return {
         ...encoded,
         ...target,
@@ -98,8 +105,7 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
     },
     async warmUp(ops) {
       for (const op of ops) {
-        if (!IMAGE_TO_IMAGE_OPS.includes(op))
-          throw new Error(`Cannot warm up op ${op}: this build does not support it`);
+        if (!SUPPORTED_OPS.includes(op)) throw new Error(`Cannot warm up op ${op}: this build does not support it`);
         const entry = registry.defaultFor(op);
         await warmUpSession(await sessionFor(entry), entry);
       }
@@ -128,6 +134,24 @@ function assertOutputLimit(size: { width: number; height: number }, maxOutputPix
       `Expected an output of at most ${maxOutputPixels} pixels but this job would produce ${size.width}×${size.height} (${pixels} pixels)`,
     );
   }
+}
+
+/** The tiled image→image path: model, blend with the input by `strength`, resize, alpha. */
+async function transformImage(
+  session: ort.InferenceSession,
+  contract: ModelContract,
+  decoded: DecodedImage,
+  ctx: RunContext,
+  how: { target: { width: number; height: number }; strength: number; tiles: TileOverrides | undefined },
+): Promise<RawImage> {
+  const { target } = how;
+  const modelOut = await runImageToImage(session, contract, decoded, ctx, how.tiles);
+  const blended = blend(decoded, modelOut, how.strength);
+  const rgb = await resizeRaw(blended, target, 3);
+  const alpha = decoded.alpha
+    ? await resizeRaw({ rgb: decoded.alpha, width: decoded.width, height: decoded.height }, target, 1)
+    : null;
+  return { rgb: rgb.rgb, alpha: alpha?.rgb ?? null, ...target };
 }
 
 /** `input + strength·(output − input)`, per byte; strength 1 returns `output` as is. */

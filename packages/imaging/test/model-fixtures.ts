@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { OpName } from "@imagen/core";
-import { tinyEnhanceModel, tinyUpscaleModel, writeTinyModel } from "@imagen/testing/onnx";
+import { tinyEnhanceModel, tinyMaskModel, tinyUpscaleModel, writeTinyModel } from "@imagen/testing/onnx";
 import type { ModelContract, ModelEntry, ModelManifest } from "../src/models.js";
 
 /** The repo root, from this file's location (packages/imaging/test). */
@@ -59,6 +59,13 @@ export const TINY_MODELS: readonly TinySpec[] = [
     isDefault: true,
     bytes: tinyEnhanceModel({ gain: 0.5, rangeMax: 255, multiple: 4 }),
     contract: { range: [0, 255], multiple: 4 },
+  },
+  {
+    id: "tiny-mask",
+    op: "background-removal",
+    isDefault: true,
+    bytes: tinyMaskModel({ multiple: 32 }),
+    contract: { output: "mask", multiple: 32, tileSize: 320, tileOverlap: 0 },
   },
 ];
 

@@ -12,6 +12,7 @@ import { createApiMetrics, registerHttpMetrics } from "./http-metrics.js";
 import { healthRoutes } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { opsRoutes } from "./routes/ops.js";
+import { uploadRoutes } from "./routes/uploads.js";
 import { webRoutes } from "./routes/web.js";
 
 export interface AppDeps {
@@ -28,6 +29,7 @@ export interface AppDeps {
 export interface AppOptions {
   limits: ImageLimits;
   resultUrlTtlS: number;
+  uploadUrlTtlS: number;
 }
 
 const ErrorSchema = Type.Object(
@@ -78,6 +80,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     jobsCreated: metrics.jobsCreated,
     resultUrlTtlS: options.resultUrlTtlS,
   });
+  await app.register(uploadRoutes, { blobs: deps.blobs, limits: options.limits, uploadUrlTtlS: options.uploadUrlTtlS });
   await app.register(opsRoutes, { models: deps.models });
   await app.register(healthRoutes, { problems: deps.readiness });
   await app.register(webRoutes);

@@ -8,7 +8,7 @@ describe("loadApiConfig", () => {
     expect(config.port).toBe(8080);
     expect(config.embeddedWorker).toBe(false);
     expect(config.limits.maxUploadBytes).toBe(25 * 1024 * 1024);
-    expect(config.backend.dataDir).toMatch(/\.imagen$/);
+    expect(config.backend).toMatchObject({ kind: "local", dataDir: expect.stringMatching(/\.imagen$/) as unknown });
   });
 
   it("reads booleans strictly", () => {

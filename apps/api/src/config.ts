@@ -1,26 +1,15 @@
-import {
-  EnvReader,
-  readBackendConfig,
-  readImageLimits,
-  readLogLevel,
-  readModelConfig,
-  type BackendConfig,
-  type ImageLimits,
-  type ModelConfig,
-} from "@imagen/core";
+import { EnvReader, readServiceConfig, type ServiceConfig } from "@imagen/core";
 
-export interface ApiConfig {
+/** `models` is used only to list models in `GET /v1/ops` and to check `options.model`; the API runs none. */
+export interface ApiConfig extends ServiceConfig {
   port: number;
   host: string;
-  logLevel: ReturnType<typeof readLogLevel>;
-  backend: BackendConfig;
-  limits: ImageLimits;
-  /** Used only to list models in `GET /v1/ops` and to check `options.model`; the API runs none. */
-  models: ModelConfig;
   /** Runs a worker for every op inside the API process (`npm start`); off in production. */
   embeddedWorker: boolean;
   /** Lifetime of a signed result URL, where the blob store issues them. */
   resultUrlTtlS: number;
+  /** Lifetime of a two-phase upload's PUT URL. */
+  uploadUrlTtlS: number;
   /** On SIGTERM, how long in-flight requests may take before the server closes anyway. */
   shutdownTimeoutMs: number;
 }
@@ -31,13 +20,11 @@ export function loadApiConfig(env: Readonly<Record<string, string | undefined>>)
   const config: ApiConfig = {
     port: reader.int("PORT", 8080, { min: 0, max: 65535 }),
     host: reader.string("HOST", "0.0.0.0"),
-    logLevel: readLogLevel(reader),
-    backend: readBackendConfig(reader),
-    limits: readImageLimits(reader),
-    models: readModelConfig(reader),
+    ...readServiceConfig(reader),
     // Off by default so a production API never runs models by accident; `npm start` turns it on.
     embeddedWorker: reader.bool("IMAGEN_EMBEDDED_WORKER", false),
     resultUrlTtlS: reader.int("RESULT_URL_TTL_S", 900, { min: 1, max: 7 * 24 * 3600 }),
+    uploadUrlTtlS: reader.int("UPLOAD_URL_TTL_S", 900, { min: 1, max: 7 * 24 * 3600 }),
     shutdownTimeoutMs: reader.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0 }),
   };
   reader.done();

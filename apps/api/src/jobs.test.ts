@@ -125,8 +125,13 @@ describe("POST /v1/jobs", () => {
     expect(res.json<ErrorBody>().error.message).toContain("sharpen");
   });
 
-  it("refuses a body that is not multipart with 415", async () => {
-    const res = await h.app.inject({ method: "POST", url: "/v1/jobs", payload: { op: "upscale" } });
+  it("refuses a body that is neither multipart nor JSON with 415", async () => {
+    const res = await h.app.inject({
+      method: "POST",
+      url: "/v1/jobs",
+      payload: "op=upscale",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(res.statusCode).toBe(415);
     expect(res.json<ErrorBody>().error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
   });

@@ -12,7 +12,7 @@ configureSharp({ concurrency: 0, cacheMb: 0 });
 const metricsRegistry = new Registry();
 collectDefaultMetrics({ register: metricsRegistry });
 
-const backend = createBackend(config.backend, log);
+const backend = await createBackend(config.backend, log);
 const worker = workerConfig && (await assembleWorker(workerConfig, { backend, log, metricsRegistry }));
 const app = await buildApp(
   {
@@ -37,8 +37,5 @@ onShutdownSignal(log, async () => {
 });
 
 await app.listen({ host: config.host, port: config.port });
-log.info(
-  { backend: config.backend.kind, dataDir: config.backend.dataDir, embeddedWorker: Boolean(worker) },
-  "api started",
-);
+log.info({ backend: config.backend.kind, embeddedWorker: Boolean(worker) }, "api started");
 await worker?.start();

@@ -5,6 +5,8 @@ export interface Upload {
   op: string | undefined;
   options: string | undefined;
   file: Buffer | undefined;
+  /** Blob key of a two-phase upload, removed once the job holds its own copy of the input. */
+  stagedKey?: string;
 }
 
 /**
@@ -16,7 +18,7 @@ export async function readUpload(request: FastifyRequest): Promise<Upload> {
   if (!request.isMultipart()) {
     throw new AppError(
       "UNSUPPORTED_MEDIA_TYPE",
-      "Expected a multipart/form-data body with fields file, op and options",
+      "Expected a multipart/form-data body (file, op, options) or JSON naming an upload",
     );
   }
   const upload: Upload = { op: undefined, options: undefined, file: undefined };

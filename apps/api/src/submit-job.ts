@@ -82,6 +82,7 @@ export async function submitJob(deps: SubmitDeps, upload: Upload): Promise<Job> 
     (deps.now ?? (() => new Date()))(),
   );
   await store(deps, job, upload.file, image.format);
+  if (upload.stagedKey) await deps.blobs.delete(upload.stagedKey);
   return job;
 }
 

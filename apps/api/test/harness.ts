@@ -35,7 +35,7 @@ export async function createApiHarness(
       metricsRegistry,
       readiness: options.readiness ?? (async () => []),
     },
-    { limits, resultUrlTtlS: 60 },
+    { limits, resultUrlTtlS: 60, uploadUrlTtlS: 60 },
   );
   const stops: (() => Promise<void>)[] = [];
 

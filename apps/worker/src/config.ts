@@ -1,21 +1,6 @@
-import {
-  EnvReader,
-  OP_NAMES,
-  readBackendConfig,
-  readImageLimits,
-  readLogLevel,
-  readModelConfig,
-  type BackendConfig,
-  type ImageLimits,
-  type ModelConfig,
-  type OpName,
-} from "@imagen/core";
+import { EnvReader, OP_NAMES, readServiceConfig, type OpName, type ServiceConfig } from "@imagen/core";
 
-export interface WorkerConfig {
-  logLevel: ReturnType<typeof readLogLevel>;
-  backend: BackendConfig;
-  limits: ImageLimits;
-  models: ModelConfig;
+export interface WorkerConfig extends ServiceConfig {
   /** Ops this process consumes; one Deployment per op in production. */
   ops: OpName[];
   /** Jobs run at once per op; bound it by GPU memory in production. */
@@ -33,10 +18,7 @@ export interface WorkerConfig {
 export function loadWorkerConfig(env: Readonly<Record<string, string | undefined>>): Readonly<WorkerConfig> {
   const reader = new EnvReader(env);
   const config: WorkerConfig = {
-    logLevel: readLogLevel(reader),
-    backend: readBackendConfig(reader),
-    limits: readImageLimits(reader),
-    models: readModelConfig(reader),
+    ...readServiceConfig(reader),
     ops: reader.listOf("IMAGEN_WORKER_OPS", OP_NAMES, OP_NAMES),
     concurrency: reader.int("WORKER_CONCURRENCY", 1, { min: 1, max: 64 }),
     drainTimeoutMs: reader.int("WORKER_DRAIN_TIMEOUT_MS", 30_000, { min: 0 }),

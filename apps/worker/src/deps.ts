@@ -1,5 +1,7 @@
+import { readFile } from "node:fs/promises";
+import { createGcpBackend, parseServiceAccountKey } from "@imagen/backend-gcp";
 import { createLocalBackend } from "@imagen/backend-local";
-import type { BackendConfig, BlobStore, JobQueue, JobStore, Logger } from "@imagen/core";
+import type { BackendConfig, BlobStore, GcpConfig, JobQueue, JobStore, Logger, QueueConfig } from "@imagen/core";
 
 export interface Backend {
   jobs: JobStore;
@@ -9,9 +11,22 @@ export interface Backend {
 }
 
 /** The one place that picks the backend adapters from config. */
-export function createBackend(config: BackendConfig, log: Logger): Backend {
+export async function createBackend(config: BackendConfig, log: Logger): Promise<Backend> {
   switch (config.kind) {
     case "local":
       return createLocalBackend({ dataDir: config.dataDir, queue: config.queue, log });
+    case "gcp":
+      return createGcp(config.gcp, config.queue, log);
   }
+}
+
+async function createGcp(gcp: GcpConfig, queue: QueueConfig, log: Logger): Promise<Backend> {
+  const credentials =
+    gcp.signingKeyFile === undefined
+      ? undefined
+      : parseServiceAccountKey(
+          await readFile(gcp.signingKeyFile, "utf8"),
+          `GCS_SIGNING_KEY_FILE (${gcp.signingKeyFile})`,
+        );
+  return createGcpBackend({ ...gcp, queue, credentials, log });
 }

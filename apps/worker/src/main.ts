@@ -12,7 +12,7 @@ configureSharp({ concurrency: 0, cacheMb: 0 });
 const metricsRegistry = new Registry();
 collectDefaultMetrics({ register: metricsRegistry });
 
-const backend = createBackend(config.backend, log);
+const backend = await createBackend(config.backend, log);
 const worker = await assembleWorker(config, { backend, log, metricsRegistry });
 const health = buildHealthServer({ worker, backend, metricsRegistry, log });
 

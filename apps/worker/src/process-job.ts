@@ -4,6 +4,7 @@ import {
   isPermanentJobError,
   outputKey,
   PermanentJobError,
+  readAll,
   type BlobStore,
   type Delivery,
   type Job,
@@ -13,7 +14,6 @@ import {
 import type { Pipelines, PipelineResult } from "@imagen/imaging";
 import type { JobOutcome, WorkerMetrics } from "./metrics.js";
 import { createProgressReporter } from "./progress-reporter.js";
-import { readAll } from "./read-all.js";
 
 export interface JobProcessorDeps {
   jobs: JobStore;

@@ -80,6 +80,10 @@ export function createFsBlobStore(options: FsBlobStoreOptions): BlobStore {
       assertSafeKey(key);
       return null;
     },
+    async uploadUrl(key) {
+      assertSafeKey(key);
+      return null;
+    },
     async ping() {
       await access(root);
     },

@@ -6,6 +6,7 @@ export * from "./env-reader.js";
 export * from "./logger.js";
 export * from "./config.js";
 export * from "./shutdown.js";
+export * from "./streams.js";
 export type * from "./ports/job-store.js";
 export type * from "./ports/job-queue.js";
 export type * from "./ports/blob-store.js";

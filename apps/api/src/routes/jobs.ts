@@ -11,6 +11,7 @@ import {
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { readUpload } from "../read-upload.js";
+import { JobFromUpload, readStagedUpload } from "../staged-upload.js";
 import { submitJob, type SubmitDeps } from "../submit-job.js";
 import { jobPath, JobView, toJobView } from "../job-view.js";
 import type { Counter } from "prom-client";
@@ -37,21 +38,33 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
       schema: {
         summary: "Submit an image and an operation",
         description:
-          "multipart/form-data with `file` (the image), `op` and optional `options` (a JSON object). " +
-          "The image type is sniffed from its bytes; animated images use their first frame.",
-        consumes: ["multipart/form-data"],
-        body: Type.Object({
-          file: Type.String({ format: "binary" }),
-          op: Type.Union(OP_NAMES.map((o) => Type.Literal(o))),
-          options: Type.Optional(Type.String({ description: "JSON object of the op's options" })),
-        }),
+          "Either multipart/form-data with `file` (the image), `op` and optional `options` (a JSON object " +
+          "as a string), or JSON naming a two-phase upload (`POST /v1/uploads`). The image type is sniffed " +
+          "from its bytes; animated images use their first frame.",
+        body: {
+          content: {
+            "multipart/form-data": {
+              schema: Type.Object({
+                file: Type.String({ format: "binary" }),
+                op: Type.Union(OP_NAMES.map((o) => Type.Literal(o))),
+                options: Type.Optional(Type.String({ description: "JSON object of the op's options" })),
+              }),
+            },
+            "application/json": { schema: JobFromUpload },
+          },
+        },
         response: { 202: JobView, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse },
       },
-      // The body is multipart and read by readUpload; this schema only documents it.
+      // readUpload and readStagedUpload check the body; this schema only documents it.
       validatorCompiler: () => () => true,
     },
     async (request, reply) => {
-      const job = await submitJob({ ...deps, log: request.log }, await readUpload(request));
+      const upload = request.isMultipart()
+        ? await readUpload(request)
+        : request.headers["content-type"]?.startsWith("application/json")
+          ? await readStagedUpload(request.body, deps.blobs, deps.limits.maxUploadBytes)
+          : await readUpload(request);
+      const job = await submitJob({ ...deps, log: request.log }, upload);
       deps.jobsCreated.inc({ op: job.op });
       return reply.code(202).header("location", jobPath(job.id)).send(toJobView(job));
     },

@@ -1,6 +1,12 @@
 import type { Readable } from "node:stream";
 import { ValidationError } from "../errors.js";
 
+export interface SignedUpload {
+  url: string;
+  /** Headers the client must send with its PUT (the signature covers them). */
+  headers: Record<string, string>;
+}
+
 export interface BlobInfo {
   key: string;
   sizeBytes: number;
@@ -29,6 +35,16 @@ export interface BlobStore {
    * then streams the bytes itself).
    */
   url(key: string, options: { expiresInS: number }): Promise<string | null>;
+
+  /**
+   * A time-limited URL a client can PUT the blob's bytes to, bound to `contentType` and at most
+   * `maxBytes`, with the headers the PUT must carry; or `null` when this store has none (the API
+   * then accepts the PUT itself).
+   */
+  uploadUrl(
+    key: string,
+    options: { contentType: string; maxBytes: number; expiresInS: number },
+  ): Promise<SignedUpload | null>;
 
   ping(): Promise<void>;
 

@@ -148,11 +148,23 @@ export function describeBlobStoreContract(name: string, makeStore: () => Promise
       expect((await bytesOf(store, key))?.toString()).toBe("good");
     });
 
-    it("gives a URL or null for an existing blob", async () => {
+    it("gives null or a URL that serves the blob's bytes", async () => {
       const key = `${prefix}/outputs/job-7`;
-      await store.put(key, Buffer.from("x"), { contentType: "image/png" });
+      await store.put(key, Buffer.from("signed bytes"), { contentType: "image/png" });
       const url = await store.url(key, { expiresInS: 60 });
-      if (url !== null) expect(url).toMatch(/^https?:\/\//);
+      if (url === null) return;
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe("signed bytes");
+    });
+
+    it("gives null or an upload URL that stores what is PUT to it", async () => {
+      const key = `${prefix}/uploads/up-1`;
+      const upload = await store.uploadUrl(key, { contentType: "image/png", maxBytes: 1000, expiresInS: 60 });
+      if (upload === null) return;
+      const res = await fetch(upload.url, { method: "PUT", body: "uploaded", headers: upload.headers });
+      expect(res.ok).toBe(true);
+      expect(await store.head(key)).toMatchObject({ key, sizeBytes: 8 });
     });
 
     it("answers ping", async () => {

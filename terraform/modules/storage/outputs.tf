@@ -1,0 +1,9 @@
+output "blobs_bucket" {
+  description = "The blobs bucket."
+  value       = google_storage_bucket.blobs
+}
+
+output "models_bucket" {
+  description = "The models bucket."
+  value       = google_storage_bucket.models
+}

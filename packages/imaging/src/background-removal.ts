@@ -1,10 +1,11 @@
+import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { AppError, type BackgroundRemovalOptions } from "@imagen/core";
 import type { DecodedImage } from "./decode.js";
 import type { RawImage } from "./encode.js";
 import { applyCoefficients, guidedCoefficients } from "./guided-filter.js";
-import type { RgbImage, RunContext } from "./image-to-image.js";
+import { addTime, type RgbImage, type RunContext, type StageTimes } from "./image-to-image.js";
 import type { ModelContract } from "./models.js";
 import { hwcToNchw } from "./tensor.js";
 
@@ -73,7 +74,9 @@ export async function predictMask(
   contract: ModelContract,
   image: RgbImage,
   signal: AbortSignal,
+  times?: StageTimes,
 ): Promise<GreyImage> {
+  let t = performance.now();
   const plan = planMaskInput(image.width, image.height, contract);
   const { resized, padded, offset } = plan;
   const small = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
@@ -85,7 +88,9 @@ export async function predictMask(
   // A window that starts before the image and reaches past it repeats the edge pixels: edge padding.
   hwcToNchw(small, resized, { x: -offset.x, y: -offset.y, ...padded }, data, contract.range);
   const input = new ort.Tensor("float32", data, [1, 3, padded.height, padded.width]);
+  t = addTime(times, "preMs", t);
   const result = await session.run({ [contract.input]: input });
+  t = addTime(times, "inferMs", t);
   const output = result[contract.output];
   const expected = [1, 1, padded.height, padded.width];
   if (!output || output.type !== "float32" || output.dims.join() !== expected.join()) {
@@ -96,6 +101,7 @@ export async function predictMask(
   }
   const mask = cropMask(output.data as Float32Array, plan);
   output.dispose();
+  addTime(times, "postMs", t);
   return mask;
 }
 
@@ -225,12 +231,17 @@ export async function removeBackground(
   ctx: RunContext,
 ): Promise<RawImage> {
   ctx.signal.throwIfAborted();
-  const small = await predictMask(session, contract, image, ctx.signal);
+  const small = await predictMask(session, contract, image, ctx.signal, ctx.times);
   await ctx.onProgress(0.5);
   ctx.signal.throwIfAborted();
+  let t = performance.now();
   const mask = await refineMask(small, image);
   if (image.alpha) multiplyAlpha(mask.data, image.alpha);
+  t = addTime(ctx.times, "postMs", t);
   await ctx.onProgress(0.9);
   ctx.signal.throwIfAborted();
-  return composeOutput(image, mask.data, options);
+  t = performance.now();
+  const composed = composeOutput(image, mask.data, options);
+  addTime(ctx.times, "postMs", t);
+  return composed;
 }

@@ -1,8 +1,12 @@
+import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
+import sharp from "sharp";
 import { AppError } from "@imagen/core";
+import type { DecodedImage } from "./decode.js";
+import type { RawImage } from "./encode.js";
 import type { ModelContract } from "./models.js";
 import { hwcToNchw, nchwToHwc } from "./tensor.js";
-import { planTiles } from "./tiling.js";
+import { planTiles, type Tile } from "./tiling.js";
 
 /** An 8-bit RGB image, HWC. */
 export interface RgbImage {
@@ -11,10 +15,28 @@ export interface RgbImage {
   height: number;
 }
 
-/** Cancellation and progress hooks, called between tiles. */
+/** Milliseconds spent per stage around the model, accumulated over tiles. */
+export interface StageTimes {
+  /** Resizing and filling input tensors. */
+  preMs: number;
+  /** Inside `session.run`. */
+  inferMs: number;
+  /** Copying outputs out, resizing, blending, mask refinement and compositing. */
+  postMs: number;
+}
+
+/** Cancellation and progress hooks, called between tiles; `times`, when given, is added to. */
 export interface RunContext {
   signal: AbortSignal;
   onProgress(fraction: number): Promise<void> | void;
+  times?: StageTimes;
+}
+
+/** Adds the time since `since` (a `performance.now()` reading) to `stage`; returns the new reading. */
+export function addTime(times: StageTimes | undefined, stage: keyof StageTimes, since: number): number {
+  const now = performance.now();
+  if (times) times[stage] += now - since;
+  return now;
 }
 
 /** Overrides of the contract's tiling, e.g. smaller tiles in tests. */
@@ -53,34 +75,130 @@ export async function runImageToImage(
   let done = 0;
   for (const tile of plan.tiles) {
     ctx.signal.throwIfAborted();
+    let t = performance.now();
     hwcToNchw(image.rgb, image, tile.window, inputData, range);
+    t = addTime(ctx.times, "preMs", t);
     const result = await session.run({ [contract.input]: input });
-    const output = result[contract.output];
-    if (!output || output.type !== "float32" || output.dims.join() !== expected.join()) {
-      throw new AppError(
-        "PROCESSING_FAILED",
-        `Expected model output ${contract.output} float32 [${expected.join(",")}] but received ${output ? `${output.type} [${output.dims.join(",")}]` : "none"}`,
-      );
-    }
-    const region = {
-      x: (tile.core.x - tile.window.x) * scale,
-      y: (tile.core.y - tile.window.y) * scale,
-      width: tile.core.width * scale,
-      height: tile.core.height * scale,
-    };
-    const at = { x: tile.core.x * scale, y: tile.core.y * scale };
-    nchwToHwc(
-      output.data as Float32Array,
-      { width: expected[3]!, height: expected[2]! },
-      region,
-      out.rgb,
-      out,
-      at,
-      range,
-    );
+    t = addTime(ctx.times, "inferMs", t);
+    const output = checkedOutput(result, contract.output, expected);
+    copyCore(output.data as Float32Array, tile, scale, out, range);
     output.dispose();
+    addTime(ctx.times, "postMs", t);
     done += 1;
     await ctx.onProgress(done / plan.tiles.length);
   }
   return out;
+}
+
+function checkedOutput(
+  result: ort.InferenceSession.OnnxValueMapType,
+  name: string,
+  expected: readonly number[],
+): ort.Tensor {
+  const output = result[name];
+  if (!output || output.type !== "float32" || output.dims.join() !== expected.join()) {
+    throw new AppError(
+      "PROCESSING_FAILED",
+      `Expected model output ${name} float32 [${expected.join(",")}] but received ${output ? `${output.type} [${output.dims.join(",")}]` : "none"}`,
+    );
+  }
+  return output;
+}
+
+/** Copies the part of a tile's output that its core owns into the stitched output, in place. */
+function copyCore(data: Float32Array, tile: Tile, scale: number, out: RgbImage, range: ModelContract["range"]): void {
+  const region = {
+    x: (tile.core.x - tile.window.x) * scale,
+    y: (tile.core.y - tile.window.y) * scale,
+    width: tile.core.width * scale,
+    height: tile.core.height * scale,
+  };
+  const at = { x: tile.core.x * scale, y: tile.core.y * scale };
+  const windowSize = { width: tile.window.width * scale, height: tile.window.height * scale };
+  nchwToHwc(data, windowSize, region, out.rgb, out, at, range);
+}
+
+/** How `transformImage` shapes its result. */
+export interface TransformPlan {
+  /** Output size: the input's × the model's scale, or resized to it (×2 from a ×4 model). */
+  target: { width: number; height: number };
+  /** Blend of input and model output, 0..1 (enhance); 1 keeps the model output. */
+  strength: number;
+  tiles: TileOverrides | undefined;
+}
+
+/**
+ * The image→image path: fit the input to the model (`maxSide`), run it in tiles, restore the size,
+ * blend with the input by `strength`, resize to `target`, and resize the input's alpha alongside.
+ */
+export async function transformImage(
+  session: ort.InferenceSession,
+  contract: ModelContract,
+  decoded: DecodedImage,
+  ctx: RunContext,
+  how: TransformPlan,
+): Promise<RawImage> {
+  const { target } = how;
+  const fitted = await fitToModel(decoded, contract, how.tiles, ctx);
+  let modelOut = await runImageToImage(session, contract, fitted.image, ctx, fitted.tiles);
+  const t = performance.now();
+  const full = { width: decoded.width * contract.scale, height: decoded.height * contract.scale };
+  modelOut = await resizeRaw(modelOut, full, 3);
+  const blended = blend(decoded, modelOut, how.strength);
+  const rgb = await resizeRaw(blended, target, 3);
+  const alpha = decoded.alpha
+    ? await resizeRaw({ rgb: decoded.alpha, width: decoded.width, height: decoded.height }, target, 1)
+    : null;
+  addTime(ctx.times, "postMs", t);
+  return { rgb: rgb.rgb, alpha: alpha?.rgb ?? null, ...target };
+}
+
+/**
+ * For a contract with `maxSide`, the input with its long side bounded by it (lanczos3) and tiling
+ * that makes it one tile: such models (instance norm) depend on whole-image statistics, which
+ * tiles would change. Otherwise the input and tiling unchanged.
+ */
+export async function fitToModel(
+  image: RgbImage,
+  contract: ModelContract,
+  tiles: TileOverrides | undefined,
+  ctx: Pick<RunContext, "times">,
+): Promise<{ image: RgbImage; tiles: TileOverrides | undefined }> {
+  const { maxSide, multiple } = contract;
+  if (maxSide === undefined) return { image, tiles };
+  const t = performance.now();
+  const k = Math.min(1, maxSide / Math.max(image.width, image.height));
+  const size = { width: Math.max(1, Math.round(image.width * k)), height: Math.max(1, Math.round(image.height * k)) };
+  const fitted = await resizeRaw(image, size, 3);
+  addTime(ctx.times, "preMs", t);
+  return { image: fitted, tiles: { tileSize: Math.ceil(maxSide / multiple) * multiple, tileOverlap: 0 } };
+}
+
+/** `input + strength·(output − input)`, per byte; strength 1 returns `output` as is. */
+function blend(input: RgbImage, output: RgbImage, strength: number): RgbImage {
+  if (strength >= 1) return output;
+  const rgb = Buffer.allocUnsafe(output.rgb.length);
+  for (let i = 0; i < rgb.length; i++) {
+    const a = input.rgb[i]!;
+    rgb[i] = Math.round(a + strength * (output.rgb[i]! - a));
+  }
+  return { ...output, rgb };
+}
+
+/** Resizes raw 8-bit pixels (1 or 3 channels) with lanczos3; a no-op when the size already fits. */
+export async function resizeRaw(
+  image: RgbImage,
+  size: { width: number; height: number },
+  channels: 1 | 3,
+): Promise<RgbImage> {
+  if (image.width === size.width && image.height === size.height) return image;
+  let pipeline = sharp(image.rgb, { raw: { width: image.width, height: image.height, channels } }).resize(
+    size.width,
+    size.height,
+    { kernel: "lanczos3", fit: "fill" },
+  );
+  // sharp turns a resized 1-channel raw buffer into 3 channels; keep one (MODELS.md practical notes).
+  if (channels === 1) pipeline = pipeline.extractChannel(0);
+  const rgb = await pipeline.raw().toBuffer();
+  return { rgb, ...size };
 }

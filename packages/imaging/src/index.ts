@@ -2,7 +2,25 @@ export { configureSharp } from "./configure-sharp.js";
 export { planMaskInput, removeBackground, type MaskInputPlan } from "./background-removal.js";
 export { decodeImage, splitAlpha, type DecodedImage } from "./decode.js";
 export { defaultOutputFormat, encodeImage, type EncodedImage, type RawImage } from "./encode.js";
-export { runImageToImage, type RgbImage, type RunContext, type TileOverrides } from "./image-to-image.js";
+export {
+  fitToModel,
+  runImageToImage,
+  transformImage,
+  type RgbImage,
+  type RunContext,
+  type StageTimes,
+  type TileOverrides,
+  type TransformPlan,
+} from "./image-to-image.js";
+export { downloadModel, type DownloadProgress, type DownloadTarget } from "./model-download.js";
+export {
+  createHttpModelSource,
+  createModelSource,
+  createUrlModelSource,
+  parseModelSource,
+  type ModelSource,
+  type ModelSourceSpec,
+} from "./model-source.js";
 export {
   DEFAULT_MANIFEST_PATH,
   ModelContract,
@@ -12,6 +30,7 @@ export {
   loadManifest,
   parseManifest,
   type ModelRegistry,
+  type ModelRegistryOptions,
 } from "./models.js";
 export {
   createPipelines,

@@ -1,11 +1,14 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import * as path from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { AppError, OP_NAMES, ValidationError, type OpName } from "@imagen/core";
+import { AppError, OP_NAMES, ValidationError, type Logger, type OpName } from "@imagen/core";
+import { downloadModel, type DownloadProgress } from "./model-download.js";
+import { createUrlModelSource, type ModelSource } from "./model-source.js";
 
 /** How a model wants its tensors: names, layout, value range, scale and tiling. */
 export const ModelContract = Type.Object({
@@ -18,6 +21,11 @@ export const ModelContract = Type.Object({
   multiple: Type.Integer({ minimum: 1 }),
   tileSize: Type.Integer({ minimum: 1 }),
   tileOverlap: Type.Integer({ minimum: 0 }),
+  /**
+   * For models whose output depends on whole-image statistics (instance norm): inputs are resized
+   * so their long side is at most this, run as one tile, and the output resized back.
+   */
+  maxSide: Type.Optional(Type.Integer({ minimum: 1 })),
   clamp: Type.Boolean(),
 });
 export type ModelContract = Static<typeof ModelContract>;
@@ -29,7 +37,10 @@ export const ModelEntry = Type.Object({
   file: Type.String({ minLength: 1 }),
   sha256: Type.String({ pattern: "^[0-9a-f]{64}$" }),
   bytes: Type.Integer({ minimum: 1 }),
+  /** Where the original weights were published (often not ONNX: not a download for this file). */
   source: Type.Object({ url: Type.String({ pattern: "^https://" }), licence: Type.String({ minLength: 1 }) }),
+  /** A URL serving exactly this ONNX file, used when no IMAGEN_MODEL_SOURCE is set. */
+  download: Type.Optional(Type.String({ pattern: "^https?://" })),
   contract: ModelContract,
 });
 export type ModelEntry = Static<typeof ModelEntry>;
@@ -85,11 +96,25 @@ export interface ModelRegistry {
   check(ops: readonly OpName[]): Promise<string[]>;
 }
 
+/** Where the registry finds model files and, when one is missing, where it may download it from. */
+export interface ModelRegistryOptions {
+  manifest: ModelManifest;
+  /** IMAGEN_MODEL_DIR: files are looked up, and downloads cached, at `<modelDir>/<entry.file>`. */
+  modelDir: string;
+  /** IMAGEN_MODEL_SOURCE; when absent, an entry's own `download` URL is used where it has one. */
+  source?: ModelSource;
+  /** Called as bytes of a download arrive (the fetch CLI draws its progress bar from it). */
+  onDownloadProgress?: (progress: DownloadProgress) => void;
+  log?: Logger;
+}
+
 /**
- * A registry over `manifest` whose files live under `modelDir` (IMAGEN_MODEL_DIR). Missing files
- * and checksum mismatches raise `MODEL_UNAVAILABLE` with a message naming the file and the fix.
+ * A registry over `manifest` whose files live under `modelDir` (IMAGEN_MODEL_DIR). A missing file
+ * is downloaded from `source` (or the entry's `download` URL), verified and cached there first.
+ * Missing files that cannot be fetched and checksum mismatches raise `MODEL_UNAVAILABLE` with a
+ * message naming the file and the fix.
  */
-export function createModelRegistry(options: { manifest: ModelManifest; modelDir: string }): ModelRegistry {
+export function createModelRegistry(options: ModelRegistryOptions): ModelRegistry {
   const modelDir = path.resolve(options.modelDir);
   const verified = new Map<string, Promise<string>>();
   const { models } = options.manifest;
@@ -104,7 +129,8 @@ export function createModelRegistry(options: { manifest: ModelManifest; modelDir
     const entry = get(id);
     let pending = verified.get(entry.id);
     if (!pending) {
-      pending = verifyFile(entry, modelDir);
+      // One promise per id: concurrent resolves of a missing file share a single download.
+      pending = locateFile(entry, modelDir, options);
       // A failed check is not cached, so a file copied in later is picked up by the next call.
       pending.catch(() => verified.delete(entry.id));
       verified.set(entry.id, pending);
@@ -139,8 +165,30 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function verifyFile(entry: ModelEntry, modelDir: string): Promise<string> {
+async function locateFile(entry: ModelEntry, modelDir: string, options: ModelRegistryOptions): Promise<string> {
   const file = path.resolve(modelDir, entry.file);
+  if (!file.startsWith(modelDir + path.sep)) {
+    throw new AppError("MODEL_UNAVAILABLE", `Model ${entry.id} file ${entry.file} lies outside ${modelDir}`);
+  }
+  const source = options.source ?? (entry.download ? createUrlModelSource(entry.download) : null);
+  if (source && !(await exists(file))) {
+    const started = performance.now();
+    await downloadModel(entry, file, source, options.onDownloadProgress);
+    const ms = Math.round(performance.now() - started);
+    options.log?.info({ model: entry.id, file, from: source.describe(entry.file), ms }, "model downloaded");
+    return file;
+  }
+  return verifyFile(entry, file);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function verifyFile(entry: ModelEntry, file: string): Promise<string> {
   let actual: string;
   try {
     actual = await sha256File(file);
@@ -148,7 +196,8 @@ async function verifyFile(entry: ModelEntry, modelDir: string): Promise<string> 
     throw new AppError(
       "MODEL_UNAVAILABLE",
       `Model ${entry.id} not found: expected the file ${file}. Set IMAGEN_MODEL_DIR to a directory holding ` +
-        `${entry.file} (sha256 ${entry.sha256}, ${entry.bytes} bytes; original weights: ${entry.source.url})`,
+        `${entry.file} (sha256 ${entry.sha256}, ${entry.bytes} bytes; original weights: ${entry.source.url}), ` +
+        `or set IMAGEN_MODEL_SOURCE to a place to download it from`,
       { cause },
     );
   }

@@ -1,6 +1,5 @@
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
-import sharp from "sharp";
 import {
   PermanentJobError,
   expectedOutputSize,
@@ -11,10 +10,10 @@ import {
   type OutputFormat,
 } from "@imagen/core";
 import { removeBackground } from "./background-removal.js";
-import { decodeImage, type DecodedImage } from "./decode.js";
-import { defaultOutputFormat, encodeImage, type RawImage } from "./encode.js";
-import { runImageToImage, type RgbImage, type RunContext, type TileOverrides } from "./image-to-image.js";
-import type { ModelContract, ModelEntry, ModelRegistry } from "./models.js";
+import { decodeImage } from "./decode.js";
+import { defaultOutputFormat, encodeImage } from "./encode.js";
+import { transformImage, type RunContext, type StageTimes, type TileOverrides } from "./image-to-image.js";
+import type { ModelEntry, ModelRegistry } from "./models.js";
 import { probeImage } from "./probe.js";
 import type { SessionCache } from "./sessions.js";
 
@@ -32,17 +31,27 @@ export interface PipelineDeps {
   tiles?: TileOverrides;
 }
 
+/** An encoded result with its size and where the time went. */
 export interface PipelineResult {
   data: Buffer;
   width: number;
   height: number;
   format: OutputFormat;
   contentType: string;
-  timings: { decodeMs: number; inferMs: number; encodeMs: number };
+  /**
+   * Stage times in ms: probe+decode, pre (resize, tensor fill), infer (inside `session.run` only),
+   * post (tensor read-out, resize, blend, mask refinement, compositing), encode.
+   */
+  timings: { decodeMs: number; preMs: number; inferMs: number; postMs: number; encodeMs: number };
 }
 
 export interface Pipelines {
-  /** Runs `op` on the encoded `input`; options are already validated (core's `parseOptions`). */
+  /**
+   * Runs `op` on the encoded `input`; options are already validated (core's `parseOptions`). Any
+   * input is converted to 8-bit sRGB for the model (16-bit, greyscale, CMYK, palette); an alpha
+   * channel is kept (upscale scales it, enhance and comic keep it, background-removal multiplies
+   * it into the mask). An animated input (GIF, animated WebP) is processed from its first frame.
+   */
   run<Op extends OpName>(op: Op, input: Buffer, options: OpOptionsMap[Op], ctx: RunContext): Promise<PipelineResult>;
   /** Whether this build can run `op`. */
   supports(op: OpName): boolean;
@@ -80,17 +89,19 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
       const decodedAt = performance.now();
 
       const entry = pickModel(registry, op, options.model);
+      // Model loading (once per process, normally at warm-up) is logged by the session cache, not timed here.
       const session = await sessionFor(entry);
+      const times: StageTimes = { preMs: 0, inferMs: 0, postMs: 0 };
+      const staged: RunContext = { signal: ctx.signal, onProgress: (f) => ctx.onProgress(f), times };
       const image =
         op === "background-removal"
-          ? await removeBackground(session, entry.contract, decoded, options as BackgroundRemovalOptions, ctx)
-          : await transformImage(session, entry.contract, decoded, ctx, {
+          ? await removeBackground(session, entry.contract, decoded, options as BackgroundRemovalOptions, staged)
+          : await transformImage(session, entry.contract, decoded, staged, {
               target,
               strength: op === "enhance" ? (options as EnhanceOptions).strength : 1,
               tiles: deps.tiles,
             });
-      const inferredAt = performance.now();
-
+      const encodeStart = performance.now();
       const format = options.format ?? defaultOutputFormat(image.alpha !== null, probed.format);
       const encoded = await encodeImage(image, { format, quality: options.quality });
       return {
@@ -98,8 +109,10 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
         ...target,
         timings: {
           decodeMs: Math.round(decodedAt - started),
-          inferMs: Math.round(inferredAt - decodedAt),
-          encodeMs: Math.round(performance.now() - inferredAt),
+          preMs: Math.round(times.preMs),
+          inferMs: Math.round(times.inferMs),
+          postMs: Math.round(times.postMs),
+          encodeMs: Math.round(performance.now() - encodeStart),
         },
       };
     },
@@ -134,52 +147,6 @@ function assertOutputLimit(size: { width: number; height: number }, maxOutputPix
       `Expected an output of at most ${maxOutputPixels} pixels but this job would produce ${size.width}×${size.height} (${pixels} pixels)`,
     );
   }
-}
-
-/** The tiled image→image path: model, blend with the input by `strength`, resize, alpha. */
-async function transformImage(
-  session: ort.InferenceSession,
-  contract: ModelContract,
-  decoded: DecodedImage,
-  ctx: RunContext,
-  how: { target: { width: number; height: number }; strength: number; tiles: TileOverrides | undefined },
-): Promise<RawImage> {
-  const { target } = how;
-  const modelOut = await runImageToImage(session, contract, decoded, ctx, how.tiles);
-  const blended = blend(decoded, modelOut, how.strength);
-  const rgb = await resizeRaw(blended, target, 3);
-  const alpha = decoded.alpha
-    ? await resizeRaw({ rgb: decoded.alpha, width: decoded.width, height: decoded.height }, target, 1)
-    : null;
-  return { rgb: rgb.rgb, alpha: alpha?.rgb ?? null, ...target };
-}
-
-/** `input + strength·(output − input)`, per byte; strength 1 returns `output` as is. */
-function blend(input: RgbImage, output: RgbImage, strength: number): RgbImage {
-  if (strength >= 1) return output;
-  const rgb = Buffer.allocUnsafe(output.rgb.length);
-  for (let i = 0; i < rgb.length; i++) {
-    const a = input.rgb[i]!;
-    rgb[i] = Math.round(a + strength * (output.rgb[i]! - a));
-  }
-  return { ...output, rgb };
-}
-
-/** Resizes raw 8-bit pixels (1 or 3 channels) with lanczos3; a no-op when the size already fits. */
-async function resizeRaw(image: RgbImage, size: { width: number; height: number }, channels: 1 | 3): Promise<RgbImage> {
-  if (image.width === size.width && image.height === size.height) return image;
-  let pipeline = sharp(image.rgb, { raw: { width: image.width, height: image.height, channels } }).resize(
-    size.width,
-    size.height,
-    {
-      kernel: "lanczos3",
-      fit: "fill",
-    },
-  );
-  // sharp turns a resized 1-channel raw buffer into 3 channels; keep one (MODELS.md practical notes).
-  if (channels === 1) pipeline = pipeline.extractChannel(0);
-  const rgb = await pipeline.raw().toBuffer();
-  return { rgb, ...size };
 }
 
 async function warmUpSession(session: ort.InferenceSession, entry: ModelEntry): Promise<void> {

@@ -8,6 +8,8 @@ export default defineConfig({
     // onnxruntime-node tensors do not survive vmThreads isolation; forks run real processes.
     pool: "forks",
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // Emulator suites run through each package's vitest.gcp.config.ts (npm run test:gcp).
+    exclude: ["**/node_modules/**", "**/*.gcp.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -11,6 +11,7 @@ export default defineConfig({
   test: {
     ...shared.test,
     include: ["src/**/*.gcp.test.ts"],
+    exclude: ["**/node_modules/**"],
     globalSetup: ["./test/emulators.ts"],
     env: { METADATA_SERVER_DETECTION: "none" },
     maxWorkers: 4,

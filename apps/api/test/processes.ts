@@ -26,7 +26,7 @@ export interface Running {
 /** Starts `node <main>` with `env` on top of a clean environment; its output is captured. */
 export function startProcess(main: string, env: Record<string, string>): Running {
   const child = spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -1,5 +1,12 @@
 import type { Logger } from "@imagen/core";
-import { createModelRegistry, createPipelines, createSessionCache, loadManifest } from "@imagen/imaging";
+import { createGcsModelSource } from "@imagen/backend-gcp";
+import {
+  createModelRegistry,
+  createModelSource,
+  createPipelines,
+  createSessionCache,
+  loadManifest,
+} from "@imagen/imaging";
 import type { Registry } from "prom-client";
 import type { WorkerConfig } from "./config.js";
 import type { Backend } from "./deps.js";
@@ -17,6 +24,12 @@ export async function assembleWorker(
   const registry = createModelRegistry({
     manifest: await loadManifest(config.models.manifestPath),
     modelDir: config.models.modelDir,
+    ...(config.modelSource && {
+      source: createModelSource(config.modelSource, {
+        gcs: (spec) => createGcsModelSource({ ...spec, apiEndpoint: gcsEndpoint(config) }),
+      }),
+    }),
+    log: shared.log,
   });
   const sessions = createSessionCache({
     executionProvider: config.models.executionProvider,
@@ -34,4 +47,9 @@ export async function assembleWorker(
     config,
   );
   return { ...worker, closeSessions: () => sessions.close() };
+}
+
+// A gs:// model source talks to the same Cloud Storage as the blob store (an emulator in tests).
+function gcsEndpoint(config: WorkerConfig): string | undefined {
+  return config.backend.kind === "gcp" ? config.backend.gcp.emulators.storage : undefined;
 }

@@ -33,3 +33,15 @@ describe("loadWorkerConfig", () => {
     }
   });
 });
+
+describe("IMAGEN_MODEL_SOURCE", () => {
+  it("reads an https base or a gs:// bucket, and names the variable when it is neither", () => {
+    expect(loadWorkerConfig({ IMAGEN_MODEL_SOURCE: "gs://models/v1" }).modelSource).toEqual({
+      kind: "gcs",
+      bucket: "models",
+      prefix: "v1",
+    });
+    expect(loadWorkerConfig({}).modelSource).toBeUndefined();
+    expect(() => loadWorkerConfig({ IMAGEN_MODEL_SOURCE: "ftp://x" })).toThrow(/IMAGEN_MODEL_SOURCE/);
+  });
+});

@@ -1,4 +1,5 @@
 import { EnvReader, OP_NAMES, readServiceConfig, type OpName, type ServiceConfig } from "@imagen/core";
+import { parseModelSource, type ModelSourceSpec } from "@imagen/imaging";
 
 export interface WorkerConfig extends ServiceConfig {
   /** Ops this process consumes; one Deployment per op in production. */
@@ -12,6 +13,8 @@ export interface WorkerConfig extends ServiceConfig {
   /** Port of the health and metrics server (standalone worker only). */
   port: number;
   host: string;
+  /** Where missing model files are downloaded from (`https://…` or `gs://bucket/prefix`); unset: nowhere. */
+  modelSource: ModelSourceSpec | undefined;
 }
 
 /** Parses the worker's environment once, at start-up. Throws `ConfigError` naming each bad variable. */
@@ -25,7 +28,18 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     progressIntervalMs: reader.int("WORKER_PROGRESS_INTERVAL_MS", 500, { min: 0 }),
     port: reader.int("WORKER_PORT", 8081, { min: 0, max: 65535 }),
     host: reader.string("WORKER_HOST", "0.0.0.0"),
+    modelSource: readModelSource(reader),
   };
   reader.done();
   return Object.freeze(config);
+}
+
+// Unset by default, so nothing is downloaded unless a source is named.
+function readModelSource(reader: EnvReader): ModelSourceSpec | undefined {
+  try {
+    return parseModelSource(reader.optionalString("IMAGEN_MODEL_SOURCE"));
+  } catch (err) {
+    reader.problem(err instanceof Error ? err.message : String(err));
+    return undefined;
+  }
 }

@@ -3,4 +3,5 @@ export { createGcsBlobStore, type GcsBlobStoreOptions, type ServiceAccountKey } 
 export { createPubSubJobQueue, type PubSubJobQueue, type PubSubJobQueueOptions } from "./pubsub-job-queue.js";
 export { pubSubNames, subscriptionSettings, type PubSubNames, type SubscriptionSettings } from "./pubsub-settings.js";
 export { parseServiceAccountKey } from "./service-account-key.js";
+export { createGcsModelSource, type GcsModelSourceOptions } from "./gcs-model-source.js";
 export { createGcpBackend, type GcpBackend, type GcpBackendOptions, type GcpEmulators } from "./gcp-backend.js";

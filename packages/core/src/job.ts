@@ -43,7 +43,9 @@ export type JobError = Static<typeof JobErrorSchema>;
 /** Stage timings of the last attempt, in milliseconds. */
 export const JobTimingsSchema = Type.Object({
   decodeMs: Type.Optional(Type.Number()),
+  preMs: Type.Optional(Type.Number()),
   inferMs: Type.Optional(Type.Number()),
+  postMs: Type.Optional(Type.Number()),
   encodeMs: Type.Optional(Type.Number()),
   totalMs: Type.Optional(Type.Number()),
 });

@@ -5,7 +5,8 @@ import * as path from "node:path";
 import { probeImage } from "@imagen/imaging";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels } from "@imagen/testing/stack";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { jobClient } from "./job-client.js";
 import {
   API_MAIN,
   freePort,
@@ -16,15 +17,6 @@ import {
   type Running,
 } from "./processes.js";
 
-interface JobBody {
-  id: string;
-  status: string;
-  progress: number;
-  attempts: number;
-  output: { width: number; height: number; url: string } | null;
-  error: { code: string } | null;
-}
-
 const built = existsSync(API_MAIN) && existsSync(WORKER_MAIN);
 
 // These tests run the built apps as separate processes, exactly as `npm start`, `npm run start:api`
@@ -33,12 +25,14 @@ describe.runIf(built)("processes", () => {
   let dir: string;
   let env: Record<string, string>;
   let base: string;
+  let client: ReturnType<typeof jobClient>;
   const running: Running[] = [];
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "imagen-e2e-"));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
+    client = jobClient(base);
     env = {
       PORT: String(port),
       HOST: "127.0.0.1",
@@ -59,30 +53,6 @@ describe.runIf(built)("processes", () => {
     return proc;
   }
 
-  async function submit(file: Buffer): Promise<JobBody> {
-    const form = new FormData();
-    form.set("op", "upscale");
-    form.set("file", new Blob([file]), "photo.png");
-    const res = await fetch(`${base}/v1/jobs`, { method: "POST", body: form });
-    expect(res.status).toBe(202);
-    return (await res.json()) as JobBody;
-  }
-
-  async function job(id: string): Promise<JobBody> {
-    return (await (await fetch(`${base}/v1/jobs/${id}`)).json()) as JobBody;
-  }
-
-  async function waitFor(id: string, done: (j: JobBody) => boolean, timeout = 30_000): Promise<JobBody> {
-    return vi.waitFor(
-      async () => {
-        const current = await job(id);
-        if (!done(current)) throw new Error(`job is ${current.status} (${current.progress})`);
-        return current;
-      },
-      { timeout, interval: 25 },
-    );
-  }
-
   it("npm start: API with an embedded worker takes a job from upload to result, then stops on SIGTERM", async () => {
     const models = await writeTestModels(dir);
     const api = start(API_MAIN, {
@@ -92,9 +62,9 @@ describe.runIf(built)("processes", () => {
     });
     await waitUntilReady(`${base}/readyz`, api);
 
-    const submitted = await submit(await patternImage({ width: 90, height: 60, format: "jpeg" }));
+    const submitted = await client.submit(await patternImage({ width: 90, height: 60, format: "jpeg" }));
     expect(submitted.status).toBe("queued");
-    const done = await waitFor(submitted.id, (j) => j.status === "succeeded");
+    const done = await client.waitFor(submitted.id, (j) => j.status === "succeeded");
     expect(done.output).toMatchObject({ width: 360, height: 240 });
 
     const result = await fetch(`${base}${done.output?.url}`);
@@ -116,15 +86,15 @@ describe.runIf(built)("processes", () => {
     const first = start(WORKER_MAIN, { ...workerEnv, WORKER_PORT: firstPort });
     await waitUntilReady(`http://127.0.0.1:${firstPort}/readyz`, first);
 
-    const submitted = await submit(await patternImage({ width: 512, height: 512 }));
-    const midway = await waitFor(submitted.id, (j) => j.status === "running" && j.progress > 0);
+    const submitted = await client.submit(await patternImage({ width: 512, height: 512 }));
+    const midway = await client.waitFor(submitted.id, (j) => j.status === "running" && j.progress > 0);
     expect(midway.progress).toBeLessThan(1);
     await stopProcess(first, "SIGKILL");
 
     const secondPort = String(await freePort());
     const second = start(WORKER_MAIN, { ...workerEnv, WORKER_PORT: secondPort });
     await waitUntilReady(`http://127.0.0.1:${secondPort}/readyz`, second);
-    const done = await waitFor(submitted.id, (j) => j.status !== "running" && j.status !== "queued", 60_000);
+    const done = await client.waitFor(submitted.id, (j) => j.status !== "running" && j.status !== "queued", 60_000);
     expect(done).toMatchObject({ status: "succeeded", attempts: 2, error: null });
     expect(done.output).toMatchObject({ width: 2048, height: 2048 });
     expect(await readdir(path.join(dir, "data", "blobs", "outputs"))).toEqual([`${submitted.id}.png`]);

@@ -11,7 +11,8 @@ import * as path from "node:path";
 import { probeImage } from "@imagen/imaging";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels } from "@imagen/testing/stack";
-import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
+import { jobClient, type JobBody } from "./job-client.js";
 import {
   API_MAIN,
   freePort,
@@ -29,19 +30,11 @@ declare module "vitest" {
   }
 }
 
-interface JobBody {
-  id: string;
-  status: string;
-  progress: number;
-  attempts: number;
-  output: { width: number; height: number; url: string } | null;
-  error: { code: string; message: string } | null;
-}
-
 describe("IMAGEN_BACKEND=gcp, API and worker processes on the emulators", () => {
   let dir: string;
   let env: Record<string, string>;
   let base: string;
+  let client: ReturnType<typeof jobClient>;
   const running: Running[] = [];
 
   beforeEach(async () => {
@@ -58,6 +51,7 @@ describe("IMAGEN_BACKEND=gcp, API and worker processes on the emulators", () => 
     );
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
+    client = jobClient(base);
     const unique = randomUUID().slice(0, 8);
     env = {
       PORT: String(port),
@@ -107,21 +101,6 @@ describe("IMAGEN_BACKEND=gcp, API and worker processes on the emulators", () => 
     return worker;
   }
 
-  async function job(id: string): Promise<JobBody> {
-    return (await (await fetch(`${base}/v1/jobs/${id}`)).json()) as JobBody;
-  }
-
-  async function waitFor(id: string, done: (j: JobBody) => boolean, timeout = 60_000): Promise<JobBody> {
-    return vi.waitFor(
-      async () => {
-        const current = await job(id);
-        if (!done(current)) throw new Error(`job is ${current.status} (${current.progress})`);
-        return current;
-      },
-      { timeout, interval: 50 },
-    );
-  }
-
   async function expectResult(done: JobBody, size: { width: number; height: number }): Promise<void> {
     const redirect = await fetch(`${base}${done.output?.url}`, { redirect: "manual" });
     expect(redirect.status).toBe(302);
@@ -137,7 +116,7 @@ describe("IMAGEN_BACKEND=gcp, API and worker processes on the emulators", () => 
     form.set("op", "upscale");
     form.set("file", new Blob([await patternImage({ width: 40, height: 30 })]), "a.png");
     const direct = (await (await fetch(`${base}/v1/jobs`, { method: "POST", body: form })).json()) as JobBody;
-    await expectResult(await waitFor(direct.id, (j) => j.status === "succeeded"), { width: 160, height: 120 });
+    await expectResult(await client.waitFor(direct.id, (j) => j.status === "succeeded"), { width: 160, height: 120 });
 
     const ticket = (await (
       await fetch(`${base}/v1/uploads`, {
@@ -159,7 +138,7 @@ describe("IMAGEN_BACKEND=gcp, API and worker processes on the emulators", () => 
       body: JSON.stringify({ op: "upscale", options: { scale: 2 }, input: { uploadId: ticket.id } }),
     });
     expect(staged.status).toBe(202);
-    const done = await waitFor(((await staged.json()) as JobBody).id, (j) => j.status === "succeeded");
+    const done = await client.waitFor(((await staged.json()) as JobBody).id, (j) => j.status === "succeeded");
     await expectResult(done, { width: 40, height: 20 });
   });
 
@@ -167,31 +146,22 @@ describe("IMAGEN_BACKEND=gcp, API and worker processes on the emulators", () => 
   // kill), as Pub/Sub documents for the real service too; so attempts is asserted as "more than one".
   it("redelivers the job of a worker SIGKILLed mid-job; it succeeds once, on a later attempt", async () => {
     const first = await start({ slowUpscale: true, maxAttempts: 20 });
-    const job0 = await submitSlow();
-    await waitFor(job0.id, (j) => j.status === "running" && j.progress > 0);
+    const job0 = await client.submit(await patternImage({ width: 512, height: 512 }));
+    await client.waitFor(job0.id, (j) => j.status === "running" && j.progress > 0);
     await stopProcess(first, "SIGKILL");
     await startWorker();
-    const done = await waitFor(job0.id, (j) => j.status === "succeeded", 120_000);
+    const done = await client.waitFor(job0.id, (j) => j.status === "succeeded", 120_000);
     expect(done).toMatchObject({ error: null, output: { width: 2048, height: 2048 } });
     expect(done.attempts).toBeGreaterThanOrEqual(2);
   });
 
   it("dead-letters a job whose attempts run out and marks it failed", async () => {
     const first = await start({ slowUpscale: true, maxAttempts: 1 });
-    const job0 = await submitSlow();
-    await waitFor(job0.id, (j) => j.status === "running" && j.progress > 0);
+    const job0 = await client.submit(await patternImage({ width: 512, height: 512 }));
+    await client.waitFor(job0.id, (j) => j.status === "running" && j.progress > 0);
     await stopProcess(first, "SIGKILL");
     await startWorker();
-    const failed = await waitFor(job0.id, (j) => j.status === "failed", 120_000);
+    const failed = await client.waitFor(job0.id, (j) => j.status === "failed", 120_000);
     expect(failed.error).toMatchObject({ code: "MAX_ATTEMPTS_EXCEEDED" });
   });
-
-  async function submitSlow(): Promise<JobBody> {
-    const form = new FormData();
-    form.set("op", "upscale");
-    form.set("file", new Blob([await patternImage({ width: 512, height: 512 })]), "big.png");
-    const res = await fetch(`${base}/v1/jobs`, { method: "POST", body: form });
-    expect(res.status).toBe(202);
-    return (await res.json()) as JobBody;
-  }
 });

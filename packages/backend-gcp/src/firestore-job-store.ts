@@ -1,9 +1,8 @@
 import { FieldPath, Firestore, Timestamp } from "@google-cloud/firestore";
 import type { CollectionReference, DocumentData, DocumentReference, Query } from "@google-cloud/firestore";
-import { ConflictError, ValidationError } from "@imagen/core";
+import { ConflictError, decodeJobCursor, encodeJobCursor, ValidationError } from "@imagen/core";
 import type { Job, JobFilter, JobPage, JobPatch, JobStatus, JobStore, UpdateResult } from "@imagen/core";
 import { GrpcStatus, hasCode } from "./grpc-errors.js";
-import { decodeJobCursor, encodeJobCursor } from "./job-cursor.js";
 
 export interface FirestoreJobStoreOptions {
   projectId: string;

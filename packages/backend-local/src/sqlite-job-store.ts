@@ -1,4 +1,4 @@
-import { ConflictError, ValidationError } from "@imagen/core";
+import { ConflictError, decodeJobCursor, encodeJobCursor, ValidationError } from "@imagen/core";
 import type { Job, JobFilter, JobPage, JobPatch, JobStatus, JobStore, UpdateResult } from "@imagen/core";
 import { closeSqliteDatabase, isSqliteError, openSqliteDatabase, type SqliteDatabase } from "./sqlite-database.js";
 
@@ -22,11 +22,6 @@ CREATE INDEX IF NOT EXISTS jobs_op_newest ON jobs (op, created_ms DESC, id DESC)
 
 interface JobRow {
   job: string;
-}
-
-interface Cursor {
-  createdAt: string;
-  id: string;
 }
 
 /**
@@ -107,10 +102,9 @@ function listJobs(db: SqliteDatabase, filter: JobFilter, page: { limit: number; 
     params.push(filter.op);
   }
   if (page.cursor !== undefined) {
-    const after = decodeCursor(page.cursor);
-    const ms = createdMs(after.createdAt);
+    const after = decodeJobCursor(page.cursor);
     where.push("(created_ms < ? OR (created_ms = ? AND id < ?))");
-    params.push(ms, ms, after.id);
+    params.push(after.createdAtMs, after.createdAtMs, after.id);
   }
   const sql =
     `SELECT job FROM jobs ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ` +
@@ -118,7 +112,8 @@ function listJobs(db: SqliteDatabase, filter: JobFilter, page: { limit: number; 
   const rows = db.prepare<(string | number)[], JobRow>(sql).all(...params, page.limit + 1);
   const jobs = rows.slice(0, page.limit).map(parseJob);
   const last = jobs[jobs.length - 1];
-  const nextCursor = rows.length > page.limit && last ? encodeCursor(last) : null;
+  const nextCursor =
+    rows.length > page.limit && last ? encodeJobCursor({ createdAtMs: createdMs(last.createdAt), id: last.id }) : null;
   return { jobs, nextCursor };
 }
 
@@ -132,29 +127,4 @@ function createdMs(createdAt: string): number {
     throw new ValidationError(`Expected an ISO-8601 createdAt but received ${JSON.stringify(createdAt)}`);
   }
   return ms;
-}
-
-function encodeCursor(job: Job): string {
-  const cursor: Cursor = { createdAt: job.createdAt, id: job.id };
-  return Buffer.from(JSON.stringify(cursor)).toString("base64url");
-}
-
-function decodeCursor(raw: string): Cursor {
-  const invalid = (cause?: unknown) =>
-    new ValidationError(`Expected a cursor from a previous page but received ${JSON.stringify(raw)}`, {
-      code: "INVALID_CURSOR",
-      cause,
-    });
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(raw, "base64url").toString("utf8"));
-  } catch (err) {
-    throw invalid(err);
-  }
-  if (typeof value !== "object" || value === null) throw invalid();
-  const { createdAt, id } = value as Record<string, unknown>;
-  if (typeof createdAt !== "string" || typeof id !== "string" || !Number.isFinite(Date.parse(createdAt))) {
-    throw invalid();
-  }
-  return { createdAt, id };
 }

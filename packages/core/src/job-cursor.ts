@@ -1,4 +1,4 @@
-import { ValidationError } from "@imagen/core";
+import { ValidationError } from "./errors.js";
 
 /** Where a page ended: the last job's sort key. Encoded as base64url JSON, opaque to clients. */
 export interface JobCursor {

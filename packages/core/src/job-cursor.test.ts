@@ -1,4 +1,4 @@
-import { isAppError } from "@imagen/core";
+import { isAppError } from "./errors.js";
 import { describe, expect, it } from "vitest";
 import { decodeJobCursor, encodeJobCursor } from "./job-cursor.js";
 

@@ -31,3 +31,25 @@ describe("loadApiConfig", () => {
     expect(loadApiConfig(assignments).embeddedWorker).toBe(true);
   });
 });
+
+describe(".env.example", () => {
+  it("lists every variable with a value both apps accept", async () => {
+    const { loadWorkerConfig } = await import("@imagen/worker");
+    const text = readFileSync(new URL("../../../.env.example", import.meta.url), "utf8");
+    const env = Object.fromEntries(
+      text
+        .split("\n")
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line): [string, string] => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    expect(loadApiConfig(env)).toMatchObject({ port: 8080, embeddedWorker: false });
+    expect(loadWorkerConfig(env)).toMatchObject({ concurrency: 1 });
+    const documented = new Set(text.match(/^#? ?[A-Z][A-Z0-9_]+(?==)/gm)?.map((name) => name.replace(/^# ?/, "")));
+    const read = ["api/src/config.ts", "worker/src/config.ts", "../packages/core/src/config.ts"].flatMap((file) =>
+      [...readFileSync(new URL(`../../${file}`, import.meta.url), "utf8").matchAll(/\(\s*"([A-Z][A-Z0-9_]+)"/g)].map(
+        (m) => m[1],
+      ),
+    );
+    expect(read.filter((name) => !documented.has(name ?? ""))).toEqual([]);
+  });
+});

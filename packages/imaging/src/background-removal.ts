@@ -34,7 +34,7 @@ export interface MaskInputPlan {
 const GUIDED_RADIUS_MODEL_PX = 4;
 const GUIDED_EPS = 1e-3;
 // The coefficients are computed at most at this many pixels (fast guided filter), which bounds
-// the float buffers (about 17 × 4 B per pixel) whatever the input size.
+// the float buffers (about 9 × 4 B per pixel) whatever the input size.
 const GUIDED_MAX_PIXELS = 1024 * 1024;
 
 /**

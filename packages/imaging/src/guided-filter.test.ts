@@ -50,3 +50,77 @@ describe("guided filter", () => {
     expect(out.every((v) => v === 153)).toBe(true);
   });
 });
+
+// Straightforward references: brute-force clipped box means, the textbook guided filter, in double.
+function bruteBoxMean(src: ArrayLike<number>, width: number, height: number, r: number): Float64Array {
+  const out = new Float64Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let [sum, count] = [0, 0];
+      for (let yy = Math.max(0, y - r); yy <= Math.min(height - 1, y + r); yy++) {
+        for (let xx = Math.max(0, x - r); xx <= Math.min(width - 1, x + r); xx++, count++) sum += src[yy * width + xx]!;
+      }
+      out[y * width + x] = sum / count;
+    }
+  }
+  return out;
+}
+
+function referenceCoefficients(rgb: Uint8Array, input: Float32Array, width: number, height: number, r: number) {
+  const eps = 1e-3;
+  const n = width * height;
+  const mean = (f: (p: number) => number) =>
+    bruteBoxMean(
+      Float64Array.from({ length: n }, (_, p) => f(p)),
+      width,
+      height,
+      r,
+    );
+  const I = [0, 1, 2].map((c) => Float64Array.from({ length: n }, (_, p) => rgb[p * 3 + c]! / 255));
+  const mI = I.map((c) => mean((p) => c[p]!));
+  const mP = mean((p) => input[p]!);
+  const cov = I.map((c, k) => mean((p) => c[p]! * input[p]!).map((v, p) => v - mI[k]![p]! * mP[p]!));
+  const sigma = I.map((a, i) => I.map((b, j) => mean((p) => a[p]! * b[p]!).map((v, p) => v - mI[i]![p]! * mI[j]![p]!)));
+  const a = [0, 1, 2].map(() => new Float64Array(n));
+  const b = new Float64Array(n);
+  for (let p = 0; p < n; p++) {
+    const m = sigma.map((row, i) => row.map((plane, j) => plane[p]! + (i === j ? eps : 0)));
+    const x = solveByCramer(
+      m,
+      cov.map((c) => c[p]!),
+    );
+    x.forEach((v, k) => (a[k]![p] = v));
+    b[p] = mP[p]! - x[0]! * mI[0]![p]! - x[1]! * mI[1]![p]! - x[2]! * mI[2]![p]!;
+  }
+  return [...a, b].map((plane) => bruteBoxMean(plane, width, height, r));
+}
+
+function solveByCramer(m: number[][], c: number[]): number[] {
+  const det3 = (q: number[][]): number =>
+    q[0]![0]! * (q[1]![1]! * q[2]![2]! - q[1]![2]! * q[2]![1]!) -
+    q[0]![1]! * (q[1]![0]! * q[2]![2]! - q[1]![2]! * q[2]![0]!) +
+    q[0]![2]! * (q[1]![0]! * q[2]![1]! - q[1]![1]! * q[2]![0]!);
+  const det = det3(m);
+  return [0, 1, 2].map((k) => det3(m.map((row, i) => row.map((v, j) => (j === k ? c[i]! : v)))) / det);
+}
+
+describe("optimised filter against a brute-force reference", () => {
+  const [width, height] = [37, 23];
+  const rgb = Uint8Array.from(noise(width * height * 3, 11), (v) => Math.round(v * 255));
+  const input = noise(width * height, 5);
+
+  it.each([1, 2, 5, 12, 40])("boxMean matches at radius %i, in place too", (radius) => {
+    const expected = bruteBoxMean(input, width, height, radius);
+    const inPlace = input.slice();
+    boxMean(inPlace, { width, height }, radius, inPlace);
+    for (const out of [boxMean(input, { width, height }, radius), inPlace]) {
+      out.forEach((v, p) => expect(Math.abs(v - expected[p]!)).toBeLessThan(1e-5));
+    }
+  });
+
+  it.each([1, 2, 5, 12, 40])("guided coefficients match at radius %i", (radius) => {
+    const expected = referenceCoefficients(rgb, input, width, height, radius);
+    const { planes } = guidedCoefficients({ rgb, width, height }, input, radius, 1e-3);
+    planes.forEach((plane, c) => plane.forEach((v, p) => expect(Math.abs(v - expected[c]![p]!)).toBeLessThan(1e-5)));
+  });
+});

@@ -15,9 +15,23 @@ export interface GuidedCoefficients {
 
 type Size = { width: number; height: number };
 
+/** Adds `sign` × the values of row `y` into `cols`, interleaved (`cols[x * channels + k]`). */
+type RowAccumulator = (y: number, sign: number, cols: Float64Array) => void;
+
+/**
+ * The box means of one row, interleaved like the accumulator's values: channel k at column x is
+ * `(prefix[hi[x] + k] - prefix[lo[x] + k]) * scale[x]`.
+ */
+interface RowBoxes {
+  prefix: Float64Array;
+  lo: Int32Array;
+  hi: Int32Array;
+  scale: Float64Array;
+}
+
 /**
  * Mean over the (2r+1)² box around each pixel, the box clipped at the borders so edges are not
- * darkened. Two separable running-sum passes: O(pixels) whatever the radius. `dst` may be `src`.
+ * darkened. O(pixels) whatever the radius. `dst` may be `src`.
  */
 export function boxMean(
   src: Float32Array,
@@ -25,52 +39,125 @@ export function boxMean(
   radius: number,
   dst: Float32Array = new Float32Array(src.length),
 ): Float32Array {
-  const { width, height } = size;
-  const rows = new Float32Array(src.length);
-  for (let y = 0; y < height; y++) runningMean(src, y * width, 1, width, radius, rows);
-  for (let x = 0; x < width; x++) runningMean(rows, x, width, height, radius, dst);
+  const { width } = size;
+  // Rows are read again (subtracted) after their output row is written, so in place needs a copy.
+  const from = dst === src ? src.slice() : src;
+  const accumulate: RowAccumulator = (y, sign, cols) => {
+    for (let x = 0, i = y * width; x < width; x++, i++) cols[x] = cols[x]! + sign * from[i]!;
+  };
+  slidingBoxMeans(size, radius, 1, accumulate, (y, { prefix, lo, hi, scale }) => {
+    for (let x = 0, i = y * width; x < width; x++, i++) dst[i] = (prefix[hi[x]!]! - prefix[lo[x]!]!) * scale[x]!;
+  });
   return dst;
 }
 
-// Means of `count` values spaced by `stride` from `start`, over windows clipped to [0, count).
-function runningMean(
-  src: Float32Array,
-  start: number,
-  stride: number,
-  count: number,
-  r: number,
-  dst: Float32Array,
+/**
+ * Box means of `channels` interleaved planes that are produced and consumed a row at a time, top
+ * to bottom: per-column running sums over the rows in the box, then a prefix sum along the row.
+ * Only a few rows of memory, and every access is sequential (a column-wise pass thrashes the cache).
+ */
+function slidingBoxMeans(
+  size: Size,
+  radius: number,
+  channels: number,
+  accumulate: RowAccumulator,
+  consume: (y: number, boxes: RowBoxes) => void,
 ): void {
-  let sum = 0;
-  let lo = 0;
-  let hi = -1;
-  for (let i = 0; i < count; i++) {
-    const wantHi = Math.min(count - 1, i + r);
-    while (hi < wantHi) sum += src[start + ++hi * stride]!;
-    const wantLo = Math.max(0, i - r);
-    while (lo < wantLo) sum -= src[start + lo++ * stride]!;
-    dst[start + i * stride] = sum / (hi - lo + 1);
+  const { width, height } = size;
+  const n = width * channels;
+  const cols = new Float64Array(n);
+  const boxes = rowBoxes(width, radius, channels);
+  const { prefix, lo, hi, scale } = boxes;
+  for (let y = 0; y < Math.min(radius, height); y++) accumulate(y, 1, cols);
+  for (let y = 0; y < height; y++) {
+    if (y + radius < height) accumulate(y + radius, 1, cols);
+    if (y > radius) accumulate(y - radius - 1, -1, cols);
+    for (let i = 0; i < n; i++) prefix[i + channels] = prefix[i]! + cols[i]!;
+    const rows = Math.min(height - 1, y + radius) - Math.max(0, y - radius) + 1;
+    for (let x = 0; x < width; x++) scale[x] = 1 / (rows * ((hi[x]! - lo[x]!) / channels));
+    consume(y, boxes);
   }
 }
 
-/** Box mean of the per-pixel product of two planes (or of one plane with a channel of the guide). */
-function meanOfProduct(x: Float32Array, y: Float32Array, size: Size, radius: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < out.length; i++) out[i] = x[i]! * y[i]!;
-  return boxMean(out, size, radius, out);
+function rowBoxes(width: number, radius: number, channels: number): RowBoxes {
+  const boxes = {
+    prefix: new Float64Array((width + 1) * channels),
+    lo: new Int32Array(width),
+    hi: new Int32Array(width),
+    scale: new Float64Array(width),
+  };
+  for (let x = 0; x < width; x++) {
+    boxes.lo[x] = Math.max(0, x - radius) * channels;
+    boxes.hi[x] = Math.min(width, x + radius + 1) * channels;
+  }
+  return boxes;
 }
 
-function splitChannels(guide: RgbGuide): [Float32Array, Float32Array, Float32Array] {
-  const n = guide.width * guide.height;
-  const channels: [Float32Array, Float32Array, Float32Array] = [
-    new Float32Array(n),
-    new Float32Array(n),
-    new Float32Array(n),
-  ];
-  for (let p = 0, s = 0; p < n; p++, s += 3) {
-    for (let c = 0; c < 3; c++) channels[c]![p] = guide.rgb[s + c]! / 255;
+// Per pixel: r, g, b, p, then rr, rg, rb, gg, gb, bb, then rp, gp, bp (guide values in [0,1]).
+const STATS = 13;
+
+function accumulateStats(guide: RgbGuide, input: Float32Array, y: number, sign: number, cols: Float64Array): void {
+  const { rgb, width } = guide;
+  for (let x = 0, s = y * width * 3, o = 0; x < width; x++, s += 3, o += STATS) {
+    const r = rgb[s]! / 255;
+    const g = rgb[s + 1]! / 255;
+    const b = rgb[s + 2]! / 255;
+    const p = sign * input[y * width + x]!;
+    const sr = sign * r;
+    const sg = sign * g;
+    const sb = sign * b;
+    cols[o] = cols[o]! + sr;
+    cols[o + 1] = cols[o + 1]! + sg;
+    cols[o + 2] = cols[o + 2]! + sb;
+    cols[o + 3] = cols[o + 3]! + p;
+    cols[o + 4] = cols[o + 4]! + sr * r;
+    cols[o + 5] = cols[o + 5]! + sr * g;
+    cols[o + 6] = cols[o + 6]! + sr * b;
+    cols[o + 7] = cols[o + 7]! + sg * g;
+    cols[o + 8] = cols[o + 8]! + sg * b;
+    cols[o + 9] = cols[o + 9]! + sb * b;
+    cols[o + 10] = cols[o + 10]! + p * r;
+    cols[o + 11] = cols[o + 11]! + p * g;
+    cols[o + 12] = cols[o + 12]! + p * b;
   }
-  return channels;
+}
+
+/** Solves (Σ + eps·I)·a = cov(I, p) per pixel of a row (Σ symmetric, by cofactors). */
+function solveRow(boxes: RowBoxes, eps: number, planes: GuidedCoefficients["planes"], start: number): void {
+  const [ar, ag, ab, bb] = planes;
+  const { prefix: s, lo, hi, scale } = boxes;
+  for (let x = 0, i = start; x < lo.length; x++, i++) {
+    const l = lo[x]!;
+    const h = hi[x]!;
+    const f = scale[x]!;
+    const mr = (s[h]! - s[l]!) * f;
+    const mg = (s[h + 1]! - s[l + 1]!) * f;
+    const mb = (s[h + 2]! - s[l + 2]!) * f;
+    const mp = (s[h + 3]! - s[l + 3]!) * f;
+    const s00 = (s[h + 4]! - s[l + 4]!) * f - mr * mr + eps;
+    const s01 = (s[h + 5]! - s[l + 5]!) * f - mr * mg;
+    const s02 = (s[h + 6]! - s[l + 6]!) * f - mr * mb;
+    const s11 = (s[h + 7]! - s[l + 7]!) * f - mg * mg + eps;
+    const s12 = (s[h + 8]! - s[l + 8]!) * f - mg * mb;
+    const s22 = (s[h + 9]! - s[l + 9]!) * f - mb * mb + eps;
+    const c0 = (s[h + 10]! - s[l + 10]!) * f - mr * mp;
+    const c1 = (s[h + 11]! - s[l + 11]!) * f - mg * mp;
+    const c2 = (s[h + 12]! - s[l + 12]!) * f - mb * mp;
+    const k00 = s11 * s22 - s12 * s12;
+    const k01 = s02 * s12 - s01 * s22;
+    const k02 = s01 * s12 - s02 * s11;
+    const k11 = s00 * s22 - s02 * s02;
+    const k12 = s02 * s01 - s00 * s12;
+    const k22 = s00 * s11 - s01 * s01;
+    const det = s00 * k00 + s01 * k01 + s02 * k02;
+    const a0 = (k00 * c0 + k01 * c1 + k02 * c2) / det;
+    const a1 = (k01 * c0 + k11 * c1 + k12 * c2) / det;
+    const a2 = (k02 * c0 + k12 * c1 + k22 * c2) / det;
+    ar[i] = a0;
+    ag[i] = a1;
+    ab[i] = a2;
+    bb[i] = mp - a0 * mr - a1 * mg - a2 * mb;
+  }
 }
 
 /**
@@ -78,6 +165,7 @@ function splitChannels(guide: RgbGuide): [Float32Array, Float32Array, Float32Arr
  * `input` (values in [0,1], the guide's size). `radius` is the box radius in pixels; `eps` is the
  * guide variance below which detail counts as flat (the input is smoothed) rather than as an edge
  * (the input follows the guide). A colour guide separates edges that have the same luminance.
+ * The thirteen box means are streamed row by row, so only 8 float planes are ever allocated.
  */
 export function guidedCoefficients(
   guide: RgbGuide,
@@ -86,57 +174,54 @@ export function guidedCoefficients(
   eps: number,
 ): GuidedCoefficients {
   const size = { width: guide.width, height: guide.height };
-  const [r, g, b] = splitChannels(guide);
-  const mean = [r, g, b].map((c) => boxMean(c, size, radius)) as [Float32Array, Float32Array, Float32Array];
-  const meanP = boxMean(input, size, radius);
-  const ip = [r, g, b].map((c) => meanOfProduct(c, input, size, radius));
-  const pairs = [
-    [r, r],
-    [r, g],
-    [r, b],
-    [g, g],
-    [g, b],
-    [b, b],
-  ] as const;
-  const ii = pairs.map(([x, y]) => meanOfProduct(x, y, size, radius));
-  // The channel planes are no longer needed: they receive a_r, a_g, a_b; meanP becomes b.
-  for (let i = 0; i < meanP.length; i++) {
-    const m0 = mean[0][i]!;
-    const m1 = mean[1][i]!;
-    const m2 = mean[2][i]!;
-    const mp = meanP[i]!;
-    const a = solve3(
-      [ii[0]![i]! - m0 * m0 + eps, ii[1]![i]! - m0 * m1, ii[2]![i]! - m0 * m2],
-      [ii[3]![i]! - m1 * m1 + eps, ii[4]![i]! - m1 * m2, ii[5]![i]! - m2 * m2 + eps],
-      [ip[0]![i]! - m0 * mp, ip[1]![i]! - m1 * mp, ip[2]![i]! - m2 * mp],
-    );
-    r[i] = a[0];
-    g[i] = a[1];
-    b[i] = a[2];
-    meanP[i] = mp - a[0] * m0 - a[1] * m1 - a[2] * m2;
-  }
-  const planes = [r, g, b, meanP].map((plane) => boxMean(plane, size, radius, plane));
-  return { planes: planes as GuidedCoefficients["planes"], ...size };
+  const n = size.width * size.height;
+  const newPlanes = (): GuidedCoefficients["planes"] => [
+    new Float32Array(n),
+    new Float32Array(n),
+    new Float32Array(n),
+    new Float32Array(n),
+  ];
+  const local = newPlanes();
+  slidingBoxMeans(
+    size,
+    radius,
+    STATS,
+    (y, sign, cols) => accumulateStats(guide, input, y, sign, cols),
+    (y, boxes) => solveRow(boxes, eps, local, y * size.width),
+  );
+  const planes = newPlanes();
+  slidingBoxMeans(
+    size,
+    radius,
+    4,
+    (y, sign, cols) => accumulatePlanes(local, y * size.width, sign, cols),
+    (y, boxes) => scatterPlanes(boxes, planes, y * size.width),
+  );
+  return { planes, ...size };
 }
 
-/** Solves Σa = c for symmetric Σ given as its upper rows [s00,s01,s02] and [s11,s12,s22]. */
-function solve3(
-  [s00, s01, s02]: readonly [number, number, number],
-  [s11, s12, s22]: readonly [number, number, number],
-  [c0, c1, c2]: readonly [number, number, number],
-): [number, number, number] {
-  const k00 = s11 * s22 - s12 * s12;
-  const k01 = s02 * s12 - s01 * s22;
-  const k02 = s01 * s12 - s02 * s11;
-  const k11 = s00 * s22 - s02 * s02;
-  const k12 = s02 * s01 - s00 * s12;
-  const k22 = s00 * s11 - s01 * s01;
-  const det = s00 * k00 + s01 * k01 + s02 * k02;
-  return [
-    (k00 * c0 + k01 * c1 + k02 * c2) / det,
-    (k01 * c0 + k11 * c1 + k12 * c2) / det,
-    (k02 * c0 + k12 * c1 + k22 * c2) / det,
-  ];
+function accumulatePlanes(planes: readonly Float32Array[], start: number, sign: number, cols: Float64Array): void {
+  const [p0, p1, p2, p3] = planes as GuidedCoefficients["planes"];
+  for (let o = 0, i = start; o < cols.length; o += 4, i++) {
+    cols[o] = cols[o]! + sign * p0[i]!;
+    cols[o + 1] = cols[o + 1]! + sign * p1[i]!;
+    cols[o + 2] = cols[o + 2]! + sign * p2[i]!;
+    cols[o + 3] = cols[o + 3]! + sign * p3[i]!;
+  }
+}
+
+function scatterPlanes(boxes: RowBoxes, planes: GuidedCoefficients["planes"], start: number): void {
+  const [p0, p1, p2, p3] = planes;
+  const { prefix: s, lo, hi, scale } = boxes;
+  for (let x = 0, i = start; x < lo.length; x++, i++) {
+    const l = lo[x]!;
+    const h = hi[x]!;
+    const f = scale[x]!;
+    p0[i] = (s[h]! - s[l]!) * f;
+    p1[i] = (s[h + 1]! - s[l + 1]!) * f;
+    p2[i] = (s[h + 2]! - s[l + 2]!) * f;
+    p3[i] = (s[h + 3]! - s[l + 3]!) * f;
+  }
 }
 
 /**
@@ -145,19 +230,15 @@ function solve3(
  * guide keeps its edges). The result is clamped to [0,1] and written as 8-bit.
  */
 export function applyCoefficients(coefficients: GuidedCoefficients, guide: RgbGuide): Buffer {
-  const { width, height, rgb } = guide;
+  const { width, height } = guide;
   const xs = samplePositions(width, coefficients.width);
-  const coeff = new Float32Array(4);
+  // The coefficients interpolated to the current output row, interleaved a_r, a_g, a_b, b.
+  const row = new Float64Array(coefficients.width * 4);
   const out = Buffer.allocUnsafe(width * height);
   for (let y = 0; y < height; y++) {
     const [y0, y1, wy] = samplePosition(y, height, coefficients.height);
-    const r0 = y0 * coefficients.width;
-    const r1 = y1 * coefficients.width;
-    for (let x = 0, s = y * width * 3; x < width; x++, s += 3) {
-      for (let c = 0; c < 4; c++) coeff[c] = lerp2(coefficients.planes[c]!, r0, r1, xs, x, wy);
-      const q = (coeff[0]! * rgb[s]! + coeff[1]! * rgb[s + 1]! + coeff[2]! * rgb[s + 2]!) / 255 + coeff[3]!;
-      out[y * width + x] = q <= 0 ? 0 : q >= 1 ? 255 : Math.round(q * 255);
-    }
+    lerpRows(coefficients.planes, y0 * coefficients.width, y1 * coefficients.width, wy, row);
+    applyRow(row, xs, guide, y, out);
   }
   return out;
 }
@@ -168,13 +249,26 @@ interface Samples {
   weight: Float32Array;
 }
 
-function lerp2(d: Float32Array, r0: number, r1: number, xs: Samples, x: number, wy: number): number {
-  const x0 = xs.lo[x]!;
-  const x1 = xs.hi[x]!;
-  const wx = xs.weight[x]!;
-  const top = d[r0 + x0]! + wx * (d[r0 + x1]! - d[r0 + x0]!);
-  const bottom = d[r1 + x0]! + wx * (d[r1 + x1]! - d[r1 + x0]!);
-  return top + wy * (bottom - top);
+function lerpRows(planes: GuidedCoefficients["planes"], r0: number, r1: number, wy: number, row: Float64Array): void {
+  for (let c = 0; c < 4; c++) {
+    const d = planes[c]!;
+    for (let x = 0, o = c; o < row.length; x++, o += 4) row[o] = d[r0 + x]! + wy * (d[r1 + x]! - d[r0 + x]!);
+  }
+}
+
+function applyRow(row: Float64Array, xs: Samples, guide: RgbGuide, y: number, out: Buffer): void {
+  const { rgb, width } = guide;
+  for (let x = 0, s = y * width * 3, i = y * width; x < width; x++, s += 3, i++) {
+    const x0 = xs.lo[x]! * 4;
+    const x1 = xs.hi[x]! * 4;
+    const wx = xs.weight[x]!;
+    const ar = row[x0]! + wx * (row[x1]! - row[x0]!);
+    const ag = row[x0 + 1]! + wx * (row[x1 + 1]! - row[x0 + 1]!);
+    const ab = row[x0 + 2]! + wx * (row[x1 + 2]! - row[x0 + 2]!);
+    const b = row[x0 + 3]! + wx * (row[x1 + 3]! - row[x0 + 3]!);
+    const q = (ar * rgb[s]! + ag * rgb[s + 1]! + ab * rgb[s + 2]!) / 255 + b;
+    out[i] = q <= 0 ? 0 : q >= 1 ? 255 : Math.round(q * 255);
+  }
 }
 
 // Pixel-centre aligned source position of output index i: two neighbours and the second's weight.

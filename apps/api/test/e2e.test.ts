@@ -20,7 +20,8 @@ import {
 const built = existsSync(API_MAIN) && existsSync(WORKER_MAIN);
 
 // These tests run the built apps as separate processes, exactly as `npm start`, `npm run start:api`
-// and `npm run start:worker` do; `npm test` builds first.
+// and `npm run start:worker` do; `npm test` builds first, so they are skipped only in a bare
+// `vitest run` before any build.
 describe.runIf(built)("processes", () => {
   let dir: string;
   let env: Record<string, string>;
@@ -99,8 +100,4 @@ describe.runIf(built)("processes", () => {
     expect(done.output).toMatchObject({ width: 2048, height: 2048 });
     expect(await readdir(path.join(dir, "data", "blobs", "outputs"))).toEqual([`${submitted.id}.png`]);
   });
-});
-
-describe.skipIf(built)("processes (not built)", () => {
-  it.skip("needs `npm run build` (npm test builds first)", () => {});
 });

@@ -1,11 +1,9 @@
 import sharp from "sharp";
 import { exifRotatedJpeg, patternImage, patternPixels } from "@imagen/testing/images";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTinyModelDir } from "../test/model-fixtures.js";
+import { createTinyPipelines } from "../test/model-fixtures.js";
 import { ALPHA_LEVELS, planMaskInput, refineMask } from "./background-removal.js";
-import { createModelRegistry } from "./models.js";
-import { createPipelines, type Pipelines } from "./pipelines.js";
-import { createSessionCache, type SessionCache } from "./sessions.js";
+import type { Pipelines } from "./pipelines.js";
 
 const idle = { signal: new AbortController().signal, onProgress: () => undefined };
 const cutout = { output: "cutout", background: "#ffffff" } as const;
@@ -36,23 +34,13 @@ function channel(image: Raw, x: number, y: number, c: number): number {
 }
 
 describe("background removal", () => {
-  let fixture: Awaited<ReturnType<typeof createTinyModelDir>>;
-  let sessions: SessionCache;
+  let fixture: Awaited<ReturnType<typeof createTinyPipelines>>;
   let pipelines: Pipelines;
   beforeAll(async () => {
-    fixture = await createTinyModelDir();
-    sessions = createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 1 });
-    const registry = createModelRegistry({ manifest: fixture.manifest, modelDir: fixture.dir });
-    pipelines = createPipelines({
-      registry,
-      sessions,
-      limits: { maxInputPixels: 1_000_000, maxOutputPixels: 2_000_000 },
-    });
+    fixture = await createTinyPipelines();
+    pipelines = fixture.pipelines;
   });
-  afterAll(async () => {
-    await sessions.close();
-    await fixture.cleanup();
-  });
+  afterAll(() => fixture.close());
 
   it("plans an aspect-preserving resize to the tile size, padded evenly to the multiple", () => {
     const contract = fixture.manifest.models.find((m) => m.id === "tiny-mask")!.contract;

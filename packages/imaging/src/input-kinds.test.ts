@@ -2,11 +2,9 @@ import sharp from "sharp";
 import type { OpName } from "@imagen/core";
 import { patternPixels } from "@imagen/testing/images";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTinyModelDir } from "../test/model-fixtures.js";
+import { createTinyPipelines } from "../test/model-fixtures.js";
 import { decodeImage } from "./decode.js";
-import { createModelRegistry } from "./models.js";
-import { createPipelines, type Pipelines } from "./pipelines.js";
-import { createSessionCache, type SessionCache } from "./sessions.js";
+import type { Pipelines } from "./pipelines.js";
 
 const W = 24;
 const H = 16;
@@ -125,23 +123,16 @@ function meanAbsDiff(a: Buffer, b: Buffer, keep: (p: number) => boolean): number
 }
 
 describe.each(Object.entries(KINDS))("a %s input", (_name, kind) => {
-  let fixture: Awaited<ReturnType<typeof createTinyModelDir>>;
-  let sessions: SessionCache;
+  let fixture: Awaited<ReturnType<typeof createTinyPipelines>>;
   let pipelines: Pipelines;
   let input: Buffer;
   const opaqueOnly = (p: number): boolean => !kind.hasAlpha || alphaAt(p) === 255;
   beforeAll(async () => {
-    fixture = await createTinyModelDir();
-    sessions = createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 1 });
-    const registry = createModelRegistry({ manifest: fixture.manifest, modelDir: fixture.dir });
-    const limits = { maxInputPixels: 1_000_000, maxOutputPixels: 2_000_000 };
-    pipelines = createPipelines({ registry, sessions, limits, tiles: { tileSize: 32, tileOverlap: 4 } });
+    fixture = await createTinyPipelines({ tiles: { tileSize: 32, tileOverlap: 4 } });
+    pipelines = fixture.pipelines;
     input = await kind.make();
   });
-  afterAll(async () => {
-    await sessions.close();
-    await fixture.cleanup();
-  });
+  afterAll(() => fixture.close());
 
   it("decodes to the 8-bit sRGB pixels the model should see", async () => {
     const decoded = await decodeImage(input, { maxInputPixels: 1_000_000 });

@@ -2,10 +2,8 @@ import sharp from "sharp";
 import { OP_NAMES, isPermanentJobError } from "@imagen/core";
 import { decompressionBombPng, patternImage, patternPixels, rgbaPng } from "@imagen/testing/images";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTinyModelDir } from "../test/model-fixtures.js";
-import { createModelRegistry } from "./models.js";
-import { createPipelines, type Pipelines } from "./pipelines.js";
-import { createSessionCache, type SessionCache } from "./sessions.js";
+import { createTinyPipelines } from "../test/model-fixtures.js";
+import type { Pipelines } from "./pipelines.js";
 
 const idle = { signal: new AbortController().signal, onProgress: () => undefined };
 
@@ -15,24 +13,13 @@ async function raw(data: Buffer): Promise<{ data: Buffer; channels: number; widt
 }
 
 describe("createPipelines", () => {
-  let fixture: Awaited<ReturnType<typeof createTinyModelDir>>;
-  let sessions: SessionCache;
+  let fixture: Awaited<ReturnType<typeof createTinyPipelines>>;
   let pipelines: Pipelines;
   beforeAll(async () => {
-    fixture = await createTinyModelDir();
-    sessions = createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 1 });
-    const registry = createModelRegistry({ manifest: fixture.manifest, modelDir: fixture.dir });
-    pipelines = createPipelines({
-      registry,
-      sessions,
-      limits: { maxInputPixels: 1_000_000, maxOutputPixels: 2_000_000 },
-      tiles: { tileSize: 32, tileOverlap: 4 },
-    });
+    fixture = await createTinyPipelines({ tiles: { tileSize: 32, tileOverlap: 4 } });
+    pipelines = fixture.pipelines;
   });
-  afterAll(async () => {
-    await sessions.close();
-    await fixture.cleanup();
-  });
+  afterAll(() => fixture.close());
 
   it("supports every op", () => {
     expect(OP_NAMES.every((op) => pipelines.supports(op))).toBe(true);

@@ -14,6 +14,7 @@ import { decodeImage } from "./decode.js";
 import { defaultOutputFormat, encodeImage } from "./encode.js";
 import { transformImage, type RunContext, type StageTimes, type TileOverrides } from "./image-to-image.js";
 import type { ModelEntry, ModelRegistry } from "./models.js";
+import { assertPixelLimit } from "./pixel-limit.js";
 import { probeImage } from "./probe.js";
 import type { SessionCache } from "./sessions.js";
 
@@ -84,7 +85,7 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
       const started = performance.now();
       const probed = await probeImage(input, limits);
       const target = expectedOutputSize(op, options, probed);
-      assertOutputLimit(target, limits.maxOutputPixels);
+      assertPixelLimit(target, limits.maxOutputPixels, { code: "OUTPUT_TOO_LARGE", what: "an output" });
       const decoded = await decodeImage(input, limits);
       const decodedAt = performance.now();
 
@@ -137,16 +138,6 @@ function pickModel(registry: ModelRegistry, op: OpName, id: string | undefined):
     throw new PermanentJobError("INVALID_OPTIONS", `Expected a model for ${op} (${known}) but received ${id}`);
   }
   return entry;
-}
-
-function assertOutputLimit(size: { width: number; height: number }, maxOutputPixels: number): void {
-  const pixels = size.width * size.height;
-  if (pixels > maxOutputPixels) {
-    throw new PermanentJobError(
-      "OUTPUT_TOO_LARGE",
-      `Expected an output of at most ${maxOutputPixels} pixels but this job would produce ${size.width}×${size.height} (${pixels} pixels)`,
-    );
-  }
 }
 
 async function warmUpSession(session: ort.InferenceSession, entry: ModelEntry): Promise<void> {

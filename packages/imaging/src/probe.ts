@@ -1,5 +1,6 @@
 import sharp, { type Metadata } from "sharp";
 import { PermanentJobError } from "@imagen/core";
+import { assertPixelLimit } from "./pixel-limit.js";
 import { isTruncated } from "./truncation.js";
 
 /** Input formats the service accepts, as sniffed from magic bytes. */
@@ -88,7 +89,7 @@ export async function probeImage(data: Buffer, limits: ProbeLimits): Promise<Pro
     space: meta.space,
     orientation,
   };
-  assertPixelLimit(probed, limits.maxInputPixels);
+  assertPixelLimit(probed, limits.maxInputPixels, { code: "IMAGE_TOO_LARGE", what: "an image" });
   if (isTruncated(format, data)) {
     throw new PermanentJobError(
       "UNSUPPORTED_IMAGE",
@@ -96,16 +97,6 @@ export async function probeImage(data: Buffer, limits: ProbeLimits): Promise<Pro
     );
   }
   return probed;
-}
-
-function assertPixelLimit(image: { width: number; height: number }, maxInputPixels: number): void {
-  const pixels = image.width * image.height;
-  if (pixels > maxInputPixels) {
-    throw new PermanentJobError(
-      "IMAGE_TOO_LARGE",
-      `Expected an image of at most ${maxInputPixels} pixels but received ${image.width}×${image.height} (${pixels} pixels)`,
-    );
-  }
 }
 
 function hexPrefix(data: Uint8Array): string {

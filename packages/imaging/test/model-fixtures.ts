@@ -5,7 +5,10 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { OpName } from "@imagen/core";
 import { tinyEnhanceModel, tinyMaskModel, tinyUpscaleModel, writeTinyModel } from "@imagen/testing/onnx";
-import type { ModelContract, ModelEntry, ModelManifest } from "../src/models.js";
+import type { TileOverrides } from "../src/image-to-image.js";
+import { createModelRegistry, type ModelContract, type ModelEntry, type ModelManifest } from "../src/models.js";
+import { createPipelines, type Pipelines } from "../src/pipelines.js";
+import { createSessionCache } from "../src/sessions.js";
 
 /** The repo root, from this file's location (packages/imaging/test). */
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -91,4 +94,29 @@ export async function createTinyModelDir(): Promise<{
     });
   }
   return { dir, manifest: { models }, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Pipelines over {@link createTinyModelDir}'s models, with small test limits; `close` removes it all. */
+export async function createTinyPipelines(options: { tiles?: TileOverrides } = {}): Promise<{
+  pipelines: Pipelines;
+  manifest: ModelManifest;
+  close(): Promise<void>;
+}> {
+  const fixture = await createTinyModelDir();
+  const sessions = createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 1 });
+  const registry = createModelRegistry({ manifest: fixture.manifest, modelDir: fixture.dir });
+  const pipelines = createPipelines({
+    registry,
+    sessions,
+    limits: { maxInputPixels: 1_000_000, maxOutputPixels: 2_000_000 },
+    ...options,
+  });
+  return {
+    pipelines,
+    manifest: fixture.manifest,
+    async close() {
+      await sessions.close();
+      await fixture.cleanup();
+    },
+  };
 }

@@ -1,6 +1,6 @@
-import { describeJobQueueContract } from "@imagen/testing/contracts";
+import { describeJobQueueContract, queueInstancesFixture } from "@imagen/testing/contracts";
 import { emulators, uniqueName } from "../test/gcp-test-kit.js";
-import { createPubSubJobQueue, type PubSubJobQueue } from "./pubsub-job-queue.js";
+import { createPubSubJobQueue } from "./pubsub-job-queue.js";
 
 /*
  * The JobQueue contract against the Pub/Sub emulator (gcloud beta emulators pubsub, 0.8.20).
@@ -41,23 +41,7 @@ describeJobQueueContract(
         backoffMaxMs: 10_000,
         createResources: true,
       });
-    const instances: PubSubJobQueue[] = [open()];
-    return {
-      queue: instances[0]!,
-      async openAnother() {
-        const queue = open();
-        instances.push(queue);
-        return queue;
-      },
-      async crash(queue) {
-        const instance = instances.find((candidate) => candidate === queue);
-        if (!instance) throw new Error("Expected a queue from openAnother");
-        await instance.abandon();
-      },
-      async cleanup() {
-        await Promise.all(instances.map((queue) => queue.close()));
-      },
-    };
+    return queueInstancesFixture(open);
   },
   TIMING,
 );

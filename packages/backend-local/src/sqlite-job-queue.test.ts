@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { PermanentJobError } from "@imagen/core";
 import type { Consumer, DeadLetter, Delivery, JobQueue } from "@imagen/core";
-import { describeJobQueueContract } from "@imagen/testing/contracts";
+import { describeJobQueueContract, queueInstancesFixture } from "@imagen/testing/contracts";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { makeTempDir, type TempDir } from "../test/temp-dir.js";
 import { createSqliteJobQueue, type SqliteJobQueue, type SqliteJobQueueOptions } from "./sqlite-job-queue.js";
@@ -27,24 +27,7 @@ describeJobQueueContract(
         pollIntervalMs: POLL_MS,
         backoffMaxMs: 5_000,
       });
-    const instances: SqliteJobQueue[] = [open()];
-    return {
-      queue: instances[0]!,
-      async openAnother() {
-        const queue = open();
-        instances.push(queue);
-        return queue;
-      },
-      async crash(queue) {
-        const instance = instances.find((candidate) => candidate === queue);
-        if (!instance) throw new Error("Expected a queue from openAnother");
-        await instance.abandon();
-      },
-      async cleanup() {
-        await Promise.all(instances.map((queue) => queue.close()));
-        await dir.remove();
-      },
-    };
+    return queueInstancesFixture(open, () => dir.remove());
   },
   TIMING,
 );

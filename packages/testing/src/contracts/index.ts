@@ -2,6 +2,7 @@ export { describeJobStoreContract, type JobStoreFixture } from "./job-store-cont
 export { describeBlobStoreContract, type BlobStoreFixture } from "./blob-store-contract.js";
 export {
   describeJobQueueContract,
+  queueInstancesFixture,
   type JobQueueFixture,
   type JobQueueOptions,
   type JobQueueTiming,

@@ -23,6 +23,34 @@ export interface JobQueueFixture {
   cleanup(): Promise<void>;
 }
 
+/**
+ * The fixture for an adapter whose instances can `abandon()` (stop as if the process died): every
+ * instance `open` makes shares the data, and `cleanup` closes them all, then runs `removeData`.
+ */
+export function queueInstancesFixture<Q extends JobQueue & { abandon(): Promise<void> }>(
+  open: () => Q,
+  removeData: () => Promise<void> = async () => {},
+): JobQueueFixture {
+  const instances: Q[] = [open()];
+  return {
+    queue: instances[0]!,
+    async openAnother() {
+      const queue = open();
+      instances.push(queue);
+      return queue;
+    },
+    async crash(queue) {
+      const instance = instances.find((candidate) => candidate === queue);
+      if (!instance) throw new Error("Expected a queue from openAnother");
+      await instance.abandon();
+    },
+    async cleanup() {
+      await Promise.all(instances.map((queue) => queue.close()));
+      await removeData();
+    },
+  };
+}
+
 export interface JobQueueTiming extends JobQueueOptions {
   /** The longest to wait for something that should happen (a delivery, a redelivery). */
   waitMs: number;

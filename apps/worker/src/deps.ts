@@ -1,14 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { createGcpBackend, parseServiceAccountKey } from "@imagen/backend-gcp";
 import { createLocalBackend } from "@imagen/backend-local";
-import type { BackendConfig, BlobStore, GcpConfig, JobQueue, JobStore, Logger, QueueConfig } from "@imagen/core";
+import type { Backend, BackendConfig, GcpConfig, Logger, QueueConfig } from "@imagen/core";
 
-export interface Backend {
-  jobs: JobStore;
-  queue: JobQueue;
-  blobs: BlobStore;
-  close(): Promise<void>;
-}
+export type { Backend } from "@imagen/core";
 
 /** The one place that picks the backend adapters from config. */
 export async function createBackend(config: BackendConfig, log: Logger): Promise<Backend> {

@@ -1,4 +1,4 @@
-import type { BlobStore, JobQueue, JobStore, Logger, QueueConfig } from "@imagen/core";
+import { composeBackend, type Backend, type Logger, type QueueConfig } from "@imagen/core";
 import { createFirestoreJobStore } from "./firestore-job-store.js";
 import { createGcsBlobStore, type ServiceAccountKey } from "./gcs-blob-store.js";
 import { createPubSubJobQueue } from "./pubsub-job-queue.js";
@@ -36,13 +36,7 @@ export interface GcpBackendOptions {
   log?: Logger | undefined;
 }
 
-export interface GcpBackend {
-  jobs: JobStore;
-  queue: JobQueue;
-  blobs: BlobStore;
-  /** Closes the queue (nacking held messages so they return at once), then the stores. */
-  close(): Promise<void>;
-}
+export type GcpBackend = Backend;
 
 /**
  * The three ports on Google Cloud: jobs in Firestore, messages in Pub/Sub, blobs in Cloud Storage.
@@ -75,13 +69,5 @@ export function createGcpBackend(options: GcpBackendOptions): GcpBackend {
     credentials: options.credentials,
     createBucket: options.createResources,
   });
-  return {
-    jobs,
-    queue,
-    blobs,
-    async close() {
-      await queue.close();
-      await Promise.all([jobs.close(), blobs.close()]);
-    },
-  };
+  return composeBackend({ jobs, queue, blobs });
 }

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { BlobStore, JobQueue, JobStore, Logger, QueueConfig } from "@imagen/core";
+import { composeBackend, type Backend, type Logger, type QueueConfig } from "@imagen/core";
 import { createFsBlobStore } from "./fs-blob-store.js";
 import { createSqliteJobQueue } from "./sqlite-job-queue.js";
 import { createSqliteJobStore } from "./sqlite-job-store.js";
@@ -12,13 +12,7 @@ export interface LocalBackendOptions {
   log?: Logger | undefined;
 }
 
-export interface LocalBackend {
-  jobs: JobStore;
-  queue: JobQueue;
-  blobs: BlobStore;
-  /** Closes the queue (handing back held messages), then the stores. */
-  close(): Promise<void>;
-}
+export type LocalBackend = Backend;
 
 /**
  * The three ports on one data directory: jobs and queue messages in `<dataDir>/imagen.db` (one
@@ -31,13 +25,5 @@ export function createLocalBackend(options: LocalBackendOptions): LocalBackend {
   const jobs = createSqliteJobStore({ file });
   const queue = createSqliteJobQueue({ file, ...options.queue, log: options.log });
   const blobs = createFsBlobStore({ root: join(options.dataDir, "blobs") });
-  return {
-    jobs,
-    queue,
-    blobs,
-    async close() {
-      await queue.close();
-      await Promise.all([jobs.close(), blobs.close()]);
-    },
-  };
+  return composeBackend({ jobs, queue, blobs });
 }

@@ -1,6 +1,7 @@
 export * from "./errors.js";
 export * from "./ops.js";
 export * from "./job.js";
+export * from "./backend.js";
 export * from "./job-cursor.js";
 export * from "./ids.js";
 export * from "./env-reader.js";

@@ -10,6 +10,7 @@ import { jobClient } from "./job-client.js";
 import {
   API_MAIN,
   freePort,
+  reportOutput,
   startProcess,
   stopProcess,
   waitUntilReady,
@@ -43,7 +44,8 @@ describe.runIf(built)("processes", () => {
       IMAGEN_WORKER_OPS: "upscale",
     };
   });
-  afterEach(async () => {
+  afterEach(async ({ task }) => {
+    reportOutput(task.result?.state === "fail", running);
     for (const proc of running.splice(0)) await stopProcess(proc, "SIGKILL");
     await rm(dir, { recursive: true, force: true });
   });

@@ -16,6 +16,7 @@ import { jobClient, type JobBody } from "./job-client.js";
 import {
   API_MAIN,
   freePort,
+  reportOutput,
   startProcess,
   stopProcess,
   waitUntilReady,
@@ -69,13 +70,16 @@ describe("IMAGEN_BACKEND=gcp, API and worker processes on the emulators", () => 
       GCS_SIGNING_KEY_FILE: keyFile,
       QUEUE_LEASE_MS: "10000",
       QUEUE_BACKOFF_BASE_MS: "1000",
+      // Every expired lease counts as a failed delivery for the retry policy's exponential backoff;
+      // at the default ceiling (600 s) a few spurious expiries on the emulator outlast the test.
+      QUEUE_BACKOFF_MAX_MS: "2000",
       WORKER_PROGRESS_INTERVAL_MS: "0",
       IMAGEN_WORKER_OPS: "upscale",
       WORKER_HOST: "127.0.0.1",
     };
   });
-  afterEach(async () => {
-    if (process.env.E2E_LOG_LEVEL) for (const proc of running) console.log(proc.output());
+  afterEach(async ({ task }) => {
+    reportOutput(task.result?.state === "fail", running);
     for (const proc of running.splice(0)) await stopProcess(proc, "SIGKILL");
     await rm(dir, { recursive: true, force: true });
   });

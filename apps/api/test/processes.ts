@@ -50,6 +50,12 @@ export async function waitUntilReady(url: string, proc: Running, timeoutMs = 30_
   throw new Error(`${url} not ready after ${timeoutMs} ms:\n${proc.output()}`);
 }
 
+/** Prints what each process wrote when the test failed (or always when E2E_LOG_LEVEL is set). */
+export function reportOutput(failed: boolean, processes: Running[]): void {
+  if (!failed && !process.env.E2E_LOG_LEVEL) return;
+  for (const proc of processes) console.error(`--- output of pid ${proc.child.pid}:\n${proc.output()}`);
+}
+
 export async function stopProcess(proc: Running, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
   if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.child.exitCode;
   const exited = once(proc.child, "exit");

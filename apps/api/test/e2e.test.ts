@@ -101,5 +101,7 @@ describe.runIf(built)("processes", () => {
     expect(done).toMatchObject({ status: "succeeded", attempts: 2, error: null });
     expect(done.output).toMatchObject({ width: 2048, height: 2048 });
     expect(await readdir(path.join(dir, "data", "blobs", "outputs"))).toEqual([`${submitted.id}.png`]);
+    // Node prints process warnings (deprecations included) as "(node:<pid>) …" on stderr.
+    for (const proc of [api, first, second]) expect(proc.output()).not.toMatch(/^\(node:\d+\)/m);
   });
 });

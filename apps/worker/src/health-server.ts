@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import type { Logger } from "@imagen/core";
 import type { Worker } from "./worker.js";
@@ -12,7 +12,8 @@ export function buildHealthServer(deps: {
   log: Logger;
 }): FastifyInstance {
   const logger: FastifyBaseLogger = deps.log.child({ component: "health" });
-  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true });
+  // Probes and scrapes come every few seconds; a log line each would drown the job logs.
+  const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     const problems = [...deps.worker.problems(), ...(await backendProblems(deps.backend))];

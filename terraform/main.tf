@@ -113,6 +113,7 @@ module "iam" {
   topics                     = module.pubsub.topics
   worker_subscriptions       = module.pubsub.worker_subscriptions
   dead_letter_topics         = module.pubsub.dead_letter_topics
+  dead_letter_subscriptions  = module.pubsub.dead_letter_subscriptions
   blobs_bucket               = module.storage.blobs_bucket
   models_bucket              = module.storage.models_bucket
   repository                 = google_artifact_registry_repository.images

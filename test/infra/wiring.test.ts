@@ -246,6 +246,38 @@ describe("images and names agree between Cloud Build, k8s, Terraform and the Mak
   });
 });
 
+describe("Pub/Sub grants cover what each process calls", () => {
+  const iam = read("terraform/modules/iam/main.tf");
+  /** `<for_each> <role>` of every Pub/Sub grant of `identity` on `kind` (topic or subscription). */
+  const grants = (kind: "topic" | "subscription", identity: "api" | "worker") =>
+    [...iam.matchAll(new RegExp(`resource "google_pubsub_${kind}_iam_member" "\\w+" \\{`, "g"))]
+      .map((match) => hclBlock(iam, match[0]))
+      .filter((block) => hclAttribute(block, "member") === `google_service_account.${identity}.member`)
+      .map((block) => `${hclAttribute(block, "for_each")} ${hclAttribute(block, "role")}`)
+      .sort();
+
+  it("the API publishes to and reads (readiness) the op topics", () => {
+    expect(grants("topic", "api")).toEqual(["var.topics roles/pubsub.publisher", "var.topics roles/pubsub.viewer"]);
+    expect(grants("subscription", "api")).toEqual([]);
+  });
+
+  it("workers consume and read both subscriptions of each op, and publish dead letters", () => {
+    expect(read("apps/worker/src/worker.ts")).toContain("consumeDeadLetters(");
+    expect(grants("subscription", "worker")).toEqual([
+      "local.worker_consumed_subscriptions roles/pubsub.subscriber",
+      "local.worker_consumed_subscriptions roles/pubsub.viewer",
+    ]);
+    const locals = hclBlock(iam, "locals {\n  # Both subscriptions");
+    expect(hclAttribute(locals, "worker_consumed_subscriptions")).toBe("merge(");
+    expect(locals).toContain("var.worker_subscriptions");
+    expect(locals).toContain("var.dead_letter_subscriptions");
+    expect(hclAttribute(hclBlock(mainTf, 'module "iam" {'), "dead_letter_subscriptions")).toBe(
+      "module.pubsub.dead_letter_subscriptions",
+    );
+    expect(grants("topic", "worker")).toEqual(["var.dead_letter_topics roles/pubsub.publisher"]);
+  });
+});
+
 describe("kustomizations and the Makefile", () => {
   it.each(["k8s/base", "k8s/workers", "k8s/autoscaling", "k8s/autoscaling/keda", "k8s/local"])(
     "%s/kustomization.yaml lists every manifest of its folder",

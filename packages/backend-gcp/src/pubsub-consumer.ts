@@ -21,6 +21,8 @@ export interface PubSubConsumerOptions {
 }
 
 export interface PubSubConsumer extends Consumer {
+  /** The subscription it pulls from. */
+  readonly subscription: string;
   /** Stops without nacking or extending anything, as if the process died. */
   abandon(): Promise<void>;
 }
@@ -97,6 +99,7 @@ export function startPubSubConsumer(options: PubSubConsumerOptions): PubSubConsu
   void open(false);
   let closing: Promise<void> | undefined;
   return {
+    subscription: name,
     close(closeOptions = {}) {
       if (state !== "open") return closing ?? Promise.resolve();
       state = "closing";

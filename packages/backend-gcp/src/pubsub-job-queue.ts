@@ -1,6 +1,6 @@
 import { Duration, PubSub } from "@google-cloud/pubsub";
 import type { Message, SubscriberOptions, Topic } from "@google-cloud/pubsub";
-import { isPermanentJobError } from "@imagen/core";
+import { isPermanentJobError, OP_NAMES } from "@imagen/core";
 import type { DeadLetterHandler, DeliveryHandler, JobQueue, Logger, OpName } from "@imagen/core";
 import { startPubSubConsumer, type Outcome, type PubSubConsumer } from "./pubsub-consumer.js";
 import { ensurePubSubResources } from "./pubsub-resources.js";
@@ -106,8 +106,20 @@ export function createPubSubJobQueue(options: PubSubJobQueueOptions): PubSubJobQ
         deliverDead(op, message, handler, options.log),
       );
     },
+    // Reads only what this process uses, which is what its identity may read (Terraform grants
+    // viewer on exactly those): the subscriptions it consumes, else, in a process that only
+    // publishes, every op's topic. Listing topics would need project-wide access.
     async ping() {
-      await pubsub.getTopics({ pageSize: 1, autoPaginate: false });
+      if (consumers.size > 0) {
+        await Promise.all([...consumers].map((consumer) => pubsub.subscription(consumer.subscription).getMetadata()));
+        return;
+      }
+      await Promise.all(
+        OP_NAMES.map(async (op) => {
+          await ready(op);
+          await topics.get(names(op).topic).getMetadata();
+        }),
+      );
     },
     close: () => stopAll("close"),
     abandon: () => stopAll("abandon"),

@@ -26,6 +26,14 @@ resource "google_pubsub_topic_iam_member" "api_publisher" {
   member   = google_service_account.api.member
 }
 
+# Readiness (GET /readyz) reads each topic's metadata, which the publisher role does not allow.
+resource "google_pubsub_topic_iam_member" "api_topic_viewer" {
+  for_each = var.topics
+  topic    = each.value.id
+  role     = "roles/pubsub.viewer"
+  member   = google_service_account.api.member
+}
+
 resource "google_storage_bucket_iam_member" "api_blobs" {
   bucket = var.blobs_bucket.name
   role   = "roles/storage.objectUser"
@@ -45,18 +53,27 @@ resource "google_project_iam_member" "api_firestore" {
   member  = google_service_account.api.member
 }
 
-# --- Worker: consume its subscription, dead-letter (the adapter publishes to the dead-letter topic
-# itself at QUEUE_MAX_ATTEMPTS), read models, read inputs and write outputs, jobs in Firestore.
+# --- Worker: consume its job and dead-letter subscriptions, dead-letter (the adapter publishes to the
+# dead-letter topic itself at QUEUE_MAX_ATTEMPTS), read models, read inputs and write outputs, jobs in
+# Firestore.
+
+locals {
+  # Both subscriptions of each op; viewer lets the worker's readiness check read their metadata.
+  worker_consumed_subscriptions = merge(
+    { for op, subscription in var.worker_subscriptions : "${op}-worker" => subscription },
+    { for op, subscription in var.dead_letter_subscriptions : "${op}-dead-letter" => subscription },
+  )
+}
 
 resource "google_pubsub_subscription_iam_member" "worker_subscriber" {
-  for_each     = var.worker_subscriptions
+  for_each     = local.worker_consumed_subscriptions
   subscription = each.value.id
   role         = "roles/pubsub.subscriber"
   member       = google_service_account.worker.member
 }
 
 resource "google_pubsub_subscription_iam_member" "worker_viewer" {
-  for_each     = var.worker_subscriptions
+  for_each     = local.worker_consumed_subscriptions
   subscription = each.value.id
   role         = "roles/pubsub.viewer"
   member       = google_service_account.worker.member

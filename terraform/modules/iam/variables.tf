@@ -33,6 +33,11 @@ variable "worker_subscriptions" {
   type        = map(object({ id = string }))
 }
 
+variable "dead_letter_subscriptions" {
+  description = "Dead-letter subscriptions, by op."
+  type        = map(object({ id = string }))
+}
+
 variable "dead_letter_topics" {
   description = "Dead-letter topics, by op."
   type        = map(object({ id = string }))

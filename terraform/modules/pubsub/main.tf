@@ -1,6 +1,6 @@
 # Per op: topic <prefix>-<op>, worker subscription <prefix>-<op>-worker (retry policy, dead-letter
 # policy), dead-letter topic <prefix>-<op>-dead-letter and its subscription <prefix>-<op>-dead-letter-sub,
-# which keeps dead letters for inspection. The Pub/Sub service agent gets the two grants
+# which the workers consume to mark dead-lettered jobs failed. The Pub/Sub service agent gets the two grants
 # dead-lettering needs: publish to the dead-letter topic, and subscribe (ack) on the source.
 
 locals {

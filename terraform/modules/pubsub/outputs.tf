@@ -13,6 +13,11 @@ output "worker_subscriptions" {
   value       = google_pubsub_subscription.worker
 }
 
+output "dead_letter_subscriptions" {
+  description = "Dead-letter subscription per op."
+  value       = google_pubsub_subscription.dead_letter
+}
+
 output "names" {
   description = "Names per op."
   value = {

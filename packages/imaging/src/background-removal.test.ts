@@ -1,11 +1,10 @@
 import sharp from "sharp";
 import { exifRotatedJpeg, patternImage, patternPixels } from "@imagen/testing/images";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTinyPipelines } from "../test/model-fixtures.js";
+import { createTinyPipelines, idle } from "../test/model-fixtures.js";
 import { ALPHA_LEVELS, planMaskInput, refineMask } from "./background-removal.js";
 import type { Pipelines } from "./pipelines.js";
 
-const idle = { signal: new AbortController().signal, onProgress: () => undefined };
 const cutout = { output: "cutout", background: "#ffffff" } as const;
 
 interface Raw {

@@ -2,13 +2,12 @@ import sharp from "sharp";
 import type { OpName } from "@imagen/core";
 import { patternPixels } from "@imagen/testing/images";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTinyPipelines } from "../test/model-fixtures.js";
+import { createTinyPipelines, idle } from "../test/model-fixtures.js";
 import { decodeImage } from "./decode.js";
 import type { Pipelines } from "./pipelines.js";
 
 const W = 24;
 const H = 16;
-const idle = { signal: new AbortController().signal, onProgress: () => undefined };
 
 /** Alpha 0 on the left half, 255 on the right. */
 const alphaAt = (p: number): number => (p % W < W / 2 ? 0 : 255);

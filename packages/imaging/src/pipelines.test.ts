@@ -2,10 +2,8 @@ import sharp from "sharp";
 import { OP_NAMES, isPermanentJobError } from "@imagen/core";
 import { decompressionBombPng, patternImage, patternPixels, rgbaPng } from "@imagen/testing/images";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTinyPipelines } from "../test/model-fixtures.js";
+import { createTinyPipelines, idle } from "../test/model-fixtures.js";
 import type { Pipelines } from "./pipelines.js";
-
-const idle = { signal: new AbortController().signal, onProgress: () => undefined };
 
 async function raw(data: Buffer): Promise<{ data: Buffer; channels: number; width: number; height: number }> {
   const { data: pixels, info } = await sharp(data).raw().toBuffer({ resolveWithObject: true });

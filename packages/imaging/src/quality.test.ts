@@ -12,12 +12,16 @@ import {
   psnr,
   rgbPixels,
 } from "../test/image-metrics.js";
-import { HAS_SHARED_MODELS, SHARED_IMAGES_DIR, SHARED_MODELS_DIR } from "../test/model-fixtures.js";
-import { createModelRegistry, loadManifest } from "./models.js";
-import { createPipelines, type Pipelines } from "./pipelines.js";
-import { createSessionCache, type SessionCache } from "./sessions.js";
+import {
+  HAS_SHARED_MODELS,
+  idle,
+  openRealPipelines,
+  SHARED_IMAGES_DIR,
+  SHARED_MODELS_DIR,
+} from "../test/model-fixtures.js";
+import type { Pipelines } from "./pipelines.js";
+import type { SessionCache } from "./sessions.js";
 
-const idle = { signal: new AbortController().signal, onProgress: () => undefined };
 const round = (n: number, digits = 2): number => Number(n.toFixed(digits));
 const image = (name: string): string => path.join(SHARED_IMAGES_DIR, name);
 
@@ -34,13 +38,7 @@ describe.skipIf(!HAS_SHARED_MODELS)("quality of the real models on real photos",
   let sessions: SessionCache;
   let pipelines: Pipelines;
   beforeAll(async () => {
-    const registry = createModelRegistry({ manifest: await loadManifest(), modelDir: SHARED_MODELS_DIR });
-    sessions = createSessionCache({ executionProvider: "cpu" });
-    pipelines = createPipelines({
-      registry,
-      sessions,
-      limits: { maxInputPixels: 40_000_000, maxOutputPixels: 100_000_000 },
-    });
+    ({ sessions, pipelines } = await openRealPipelines());
   });
   afterAll(() => sessions.close());
 

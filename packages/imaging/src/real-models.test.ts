@@ -5,13 +5,17 @@ import { performance } from "node:perf_hooks";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { headLabels, rectangleLabels, scoreMask } from "../test/astronaut-reference.js";
-import { HAS_SHARED_MODELS, SHARED_IMAGES_DIR, SHARED_MODELS_DIR } from "../test/model-fixtures.js";
+import {
+  HAS_SHARED_MODELS,
+  idle,
+  openRealPipelines,
+  SHARED_IMAGES_DIR,
+  SHARED_MODELS_DIR,
+} from "../test/model-fixtures.js";
 import { predictMask, refineMask, resizeGrey } from "./background-removal.js";
-import { createModelRegistry, loadManifest, type ModelRegistry } from "./models.js";
-import { createPipelines, type Pipelines } from "./pipelines.js";
-import { createSessionCache, type SessionCache } from "./sessions.js";
-
-const idle = { signal: new AbortController().signal, onProgress: () => undefined };
+import type { ModelRegistry } from "./models.js";
+import type { Pipelines } from "./pipelines.js";
+import type { SessionCache } from "./sessions.js";
 
 if (!HAS_SHARED_MODELS) console.log(`skipping real-model pipeline tests: ${SHARED_MODELS_DIR} is absent`);
 
@@ -20,13 +24,7 @@ describe.skipIf(!HAS_SHARED_MODELS)("pipelines with the real shared models", () 
   let pipelines: Pipelines;
   let registry: ModelRegistry;
   beforeAll(async () => {
-    registry = createModelRegistry({ manifest: await loadManifest(), modelDir: SHARED_MODELS_DIR });
-    sessions = createSessionCache({ executionProvider: "cpu" });
-    pipelines = createPipelines({
-      registry,
-      sessions,
-      limits: { maxInputPixels: 40_000_000, maxOutputPixels: 100_000_000 },
-    });
+    ({ registry, sessions, pipelines } = await openRealPipelines());
   });
   afterAll(() => sessions.close());
 

@@ -5,10 +5,17 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { OpName } from "@imagen/core";
 import { tinyEnhanceModel, tinyMaskModel, tinyUpscaleModel, writeTinyModel } from "@imagen/testing/onnx";
-import type { TileOverrides } from "../src/image-to-image.js";
-import { createModelRegistry, type ModelContract, type ModelEntry, type ModelManifest } from "../src/models.js";
+import type { RunContext, TileOverrides } from "../src/image-to-image.js";
+import {
+  createModelRegistry,
+  loadManifest,
+  type ModelContract,
+  type ModelEntry,
+  type ModelManifest,
+  type ModelRegistry,
+} from "../src/models.js";
 import { createPipelines, type Pipelines } from "../src/pipelines.js";
-import { createSessionCache } from "../src/sessions.js";
+import { createSessionCache, type SessionCache } from "../src/sessions.js";
 
 /** The repo root, from this file's location (packages/imaging/test). */
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -17,6 +24,25 @@ export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const SHARED_MODELS_DIR = path.resolve(REPO_ROOT, "../shared/models");
 export const SHARED_IMAGES_DIR = path.resolve(REPO_ROOT, "../shared/images");
 export const HAS_SHARED_MODELS = existsSync(path.join(SHARED_MODELS_DIR, "upscale/realesr-animevideov3-x4.onnx"));
+
+/** A run context for pipelines that is never canceled and ignores progress. */
+export const idle: RunContext = { signal: new AbortController().signal, onProgress: () => undefined };
+
+/** Pipelines over the real shared models on CPU, with limits that fit the shared photos; close `sessions` after. */
+export async function openRealPipelines(): Promise<{
+  registry: ModelRegistry;
+  sessions: SessionCache;
+  pipelines: Pipelines;
+}> {
+  const registry = createModelRegistry({ manifest: await loadManifest(), modelDir: SHARED_MODELS_DIR });
+  const sessions = createSessionCache({ executionProvider: "cpu" });
+  const pipelines = createPipelines({
+    registry,
+    sessions,
+    limits: { maxInputPixels: 40_000_000, maxOutputPixels: 100_000_000 },
+  });
+  return { registry, sessions, pipelines };
+}
 
 const BASE_CONTRACT: ModelContract = {
   input: "input",

@@ -106,6 +106,16 @@ describe("IMAGEN_BACKEND=gcp, API and worker processes on the emulators", () => 
     return worker;
   }
 
+  /** Starts the stack with a slow model, SIGKILLs the worker once the job is under way, starts another. */
+  async function submitAndKillWorkerMidJob(maxAttempts: number): Promise<string> {
+    const first = await start({ slowUpscale: true, maxAttempts });
+    const job = await client.submit(await patternImage({ width: 512, height: 512 }));
+    await client.waitFor(job.id, (j) => j.status === "running" && j.progress > 0);
+    await stopProcess(first, "SIGKILL");
+    await startWorker();
+    return job.id;
+  }
+
   async function expectResult(done: JobBody, size: { width: number; height: number }): Promise<void> {
     const redirect = await fetch(`${base}${done.output?.url}`, { redirect: "manual" });
     expect(redirect.status).toBe(302);
@@ -150,23 +160,15 @@ describe("IMAGEN_BACKEND=gcp, API and worker processes on the emulators", () => 
   // After a kill the emulator's first redelivery sometimes reaches no one, so the job succeeds on
   // attempt 2, 3 or later (deliveryAttempt is best-effort on the real service too): asserted as "more than one".
   it("redelivers the job of a worker SIGKILLed mid-job; it succeeds once, on a later attempt", async () => {
-    const first = await start({ slowUpscale: true, maxAttempts: 20 });
-    const job0 = await client.submit(await patternImage({ width: 512, height: 512 }));
-    await client.waitFor(job0.id, (j) => j.status === "running" && j.progress > 0);
-    await stopProcess(first, "SIGKILL");
-    await startWorker();
-    const done = await client.waitFor(job0.id, (j) => j.status === "succeeded", 120_000);
+    const jobId = await submitAndKillWorkerMidJob(20);
+    const done = await client.waitFor(jobId, (j) => j.status === "succeeded", 120_000);
     expect(done).toMatchObject({ error: null, output: { width: 2048, height: 2048 } });
     expect(done.attempts).toBeGreaterThanOrEqual(2);
   });
 
   it("dead-letters a job whose attempts run out and marks it failed", async () => {
-    const first = await start({ slowUpscale: true, maxAttempts: 1 });
-    const job0 = await client.submit(await patternImage({ width: 512, height: 512 }));
-    await client.waitFor(job0.id, (j) => j.status === "running" && j.progress > 0);
-    await stopProcess(first, "SIGKILL");
-    await startWorker();
-    const failed = await client.waitFor(job0.id, (j) => j.status === "failed", 120_000);
+    const jobId = await submitAndKillWorkerMidJob(1);
+    const failed = await client.waitFor(jobId, (j) => j.status === "failed", 120_000);
     expect(failed.error).toMatchObject({ code: "MAX_ATTEMPTS_EXCEEDED" });
   });
 });

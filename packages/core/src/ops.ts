@@ -17,10 +17,12 @@ export const OutputFormatSchema = Type.Union(
   { description: "Output encoding; default png for alpha output, else the input's format" },
 );
 
+const ENCODER_QUALITY = Type.Integer({ minimum: 1, maximum: 100, description: "Encoder quality (jpeg, webp, avif)" });
+
 /** Options every op accepts. `format` has no static default: it depends on the input. */
 const commonOptions = {
   format: Type.Optional(OutputFormatSchema),
-  quality: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: "Encoder quality (jpeg, webp, avif)" })),
+  quality: Type.Optional(ENCODER_QUALITY),
   model: Type.Optional(
     Type.String({
       minLength: 1,
@@ -30,30 +32,89 @@ const commonOptions = {
   ),
 };
 
+export const UPSCALE_QUALITIES = ["fast", "balanced", "best"] as const;
+export type UpscaleQuality = (typeof UPSCALE_QUALITIES)[number];
+
 export const UpscaleOptions = Type.Object(
   {
-    scale: Type.Union([Type.Literal(2), Type.Literal(4)], { default: 4, description: "Scale factor" }),
+    scale: Type.Union([Type.Literal(2), Type.Literal(3), Type.Literal(4)], {
+      default: 4,
+      description: "Scale factor; 2 and 3 are the 4x result downscaled",
+    }),
     ...commonOptions,
+    // `quality` names both the model choice (the word) and, as for every op, the encoder quality
+    // (the number), so that neither contract breaks; the default model is the balanced one.
+    quality: Type.Optional(
+      Type.Union([
+        Type.Union(
+          UPSCALE_QUALITIES.map((q) => Type.Literal(q)),
+          {
+            description:
+              "fast (lightest, flatter texture), balanced (photos; the default), best (most detail, slowest); `model` overrides it",
+          },
+        ),
+        ENCODER_QUALITY,
+      ]),
+    ),
   },
   { additionalProperties: false },
 );
 export type UpscaleOptions = Static<typeof UpscaleOptions>;
 
+export const ENHANCE_MODES = ["auto", "low-light", "denoise"] as const;
+export type EnhanceMode = (typeof ENHANCE_MODES)[number];
+
+/** Largest noise level the denoiser takes, in 0..255 levels (FFDNet was trained up to about 50). */
+export const MAX_DENOISE_SIGMA = 50;
+
 export const EnhanceOptions = Type.Object(
   {
+    mode: Type.Union(
+      ENHANCE_MODES.map((m) => Type.Literal(m)),
+      {
+        default: "auto",
+        description:
+          "auto: measures exposure and noise and corrects only what the photo needs; low-light: always brighten; denoise: only remove noise",
+      },
+    ),
     strength: Type.Number({
       minimum: 0,
       maximum: 1,
       default: 1,
-      description: "Blend of input (0) and model output (1)",
+      description:
+        "How much of the brightening to apply, 0 (none) to 1 (all); in auto mode it scales the measured amount",
     }),
+    denoise: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: MAX_DENOISE_SIGMA,
+        description:
+          "Noise level to remove (standard deviation in 0–255 levels); default: estimated from the photo; 0 turns denoising off",
+      }),
+    ),
     ...commonOptions,
   },
   { additionalProperties: false },
 );
 export type EnhanceOptions = Static<typeof EnhanceOptions>;
 
-export const ComicOptions = Type.Object({ ...commonOptions }, { additionalProperties: false });
+export const COMIC_STYLES = ["ink", "mosaic", "candy", "udnie", "rain-princess", "pointilism"] as const;
+export type ComicStyle = (typeof COMIC_STYLES)[number];
+
+export const ComicOptions = Type.Object(
+  {
+    style: Type.Union(
+      COMIC_STYLES.map((c) => Type.Literal(c)),
+      {
+        default: "ink",
+        description:
+          "ink: flat colours with ink outlines (the comic look); the others are painterly neural styles; `model` overrides it",
+      },
+    ),
+    ...commonOptions,
+  },
+  { additionalProperties: false },
+);
 export type ComicOptions = Static<typeof ComicOptions>;
 
 export const BackgroundRemovalOptions = Type.Object(
@@ -89,10 +150,12 @@ export interface OpOptionsMap {
 export type OpOptions = OpOptionsMap[OpName];
 
 export const OP_DESCRIPTIONS: Record<OpName, string> = {
-  upscale: "Super-resolution: the image at 2x or 4x its size",
-  enhance: "Photo enhancement (low-light correction), blended with the input by strength",
-  comic: "Stylised, painterly rendering of the photo",
-  "background-removal": "Cut-out of the foreground with an alpha channel, its mask, or a new background",
+  upscale: "Super-resolution: the photo at 2x, 3x or 4x its size, with real detail instead of blur",
+  enhance:
+    "Photo enhancement: brightens dark photos and removes noise as measured on each photo; a well-exposed, clean photo comes back nearly unchanged",
+  comic: "Comic look: flat colour regions with dark ink outlines (or a painterly neural style)",
+  "background-removal":
+    "Cut-out of the main subject (people, animals, objects, vehicles) with an alpha channel, its mask, or a new background",
 };
 
 /**
@@ -132,6 +195,11 @@ function describe(value: unknown): string {
   } catch {
     return typeof value;
   }
+}
+
+/** The encoder quality of `options`: upscale's `quality` may instead be a model choice (a word). */
+export function encoderQuality(options: OpOptions): number | undefined {
+  return typeof options.quality === "number" ? options.quality : undefined;
 }
 
 /** The size an op will produce for an input of `input` pixels, known before any decoding. */

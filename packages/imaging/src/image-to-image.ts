@@ -5,7 +5,7 @@ import { AppError } from "@imagen/core";
 import type { DecodedImage } from "./decode.js";
 import type { RawImage } from "./encode.js";
 import type { ModelContract } from "./models.js";
-import { hwcToNchw, nchwToHwc } from "./tensor.js";
+import { hwcToNchw, nchwToHwc, type Rect } from "./tensor.js";
 import { planTiles, type Tile } from "./tiling.js";
 
 /** An 8-bit RGB image, HWC. */
@@ -45,49 +45,131 @@ export interface TileOverrides {
   tileOverlap?: number;
 }
 
+/** Tiling overrides plus the extra inputs some models take. */
+export interface RunOptions extends TileOverrides {
+  /**
+   * Noise level to remove, σ in 0..255 levels, for a contract with `noiseInput` (FFDNet); it is fed
+   * as a [1,1,1,1] float32 tensor in the model's range (σ/255 for a [0,1] model). Required there.
+   */
+  noise?: number;
+}
+
+/** A float RGB image, HWC, values 0..1: chained models keep the levels between 8-bit steps. */
+export interface FloatRgbImage {
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
 /**
  * Runs an image→image model over `image` in tiles and stitches the tile cores into an output of
  * `contract.scale`× the size. Tiles overlap by `contract.tileOverlap`, so for a model whose receptive
  * field fits in the overlap the result equals a whole-image run. One input tensor is reused for every
- * tile; `signal.throwIfAborted()` and `onProgress(done/total)` run between tiles.
+ * tile; `signal.throwIfAborted()` and `onProgress(done/total)` run between tiles. A model with a
+ * `noiseInput` gets `overrides.noise` there (see {@link RunOptions}).
  */
 export async function runImageToImage(
   session: ort.InferenceSession,
   contract: ModelContract,
   image: RgbImage,
   ctx: RunContext,
-  overrides: TileOverrides = {},
+  overrides: RunOptions = {},
 ): Promise<RgbImage> {
-  const plan = planTiles(image.width, image.height, {
-    tileSize: overrides.tileSize ?? contract.tileSize,
-    overlap: overrides.tileOverlap ?? contract.tileOverlap,
-    multiple: contract.multiple,
-  });
   const { scale, range } = contract;
   const out: RgbImage = {
     rgb: Buffer.alloc(image.width * scale * image.height * scale * 3),
     width: image.width * scale,
     height: image.height * scale,
   };
+  await runTiles(session, contract, image, ctx, overrides, {
+    fill: (window, dst) => hwcToNchw(image.rgb, image, window, dst, range),
+    keep: (data, tile) => copyCore(data, tile, scale, out, range),
+  });
+  return out;
+}
+
+/**
+ * {@link runImageToImage} with float output (0..1, HWC, clamped, not rounded) from 8-bit or float
+ * input: for models run one after another (denoise, then brighten), where 8-bit rounding between
+ * them would show as banding once dark levels are stretched.
+ */
+export async function runImageToImageFloat(
+  session: ort.InferenceSession,
+  contract: ModelContract,
+  image: RgbImage | FloatRgbImage,
+  ctx: RunContext,
+  overrides: RunOptions = {},
+): Promise<FloatRgbImage> {
+  const { scale, range } = contract;
+  const out: FloatRgbImage = {
+    data: new Float32Array(image.width * scale * image.height * scale * 3),
+    width: image.width * scale,
+    height: image.height * scale,
+  };
+  await runTiles(session, contract, image, ctx, overrides, {
+    fill: (window, dst) =>
+      "rgb" in image ? hwcToNchw(image.rgb, image, window, dst, range) : floatHwcToNchw(image, window, dst, range),
+    keep: (data, tile) => copyCoreFloat(data, tile, scale, out, range),
+  });
+  return out;
+}
+
+interface TileIo {
+  /** Writes the tile's input window into the NCHW tensor buffer. */
+  fill(window: Rect, dst: Float32Array): void;
+  /** Copies the tile's core out of the model output (NCHW, window size × scale). */
+  keep(data: Float32Array, tile: Tile): void;
+}
+
+async function runTiles(
+  session: ort.InferenceSession,
+  contract: ModelContract,
+  size: { width: number; height: number },
+  ctx: RunContext,
+  overrides: RunOptions,
+  io: TileIo,
+): Promise<void> {
+  const plan = planTiles(size.width, size.height, {
+    tileSize: overrides.tileSize ?? contract.tileSize,
+    overlap: overrides.tileOverlap ?? contract.tileOverlap,
+    multiple: contract.multiple,
+  });
+  const { scale } = contract;
   const inputData = new Float32Array(3 * plan.windowWidth * plan.windowHeight);
-  const input = new ort.Tensor("float32", inputData, [1, 3, plan.windowHeight, plan.windowWidth]);
+  const feeds: Record<string, ort.Tensor> = {
+    [contract.input]: new ort.Tensor("float32", inputData, [1, 3, plan.windowHeight, plan.windowWidth]),
+    ...noiseFeed(contract, overrides.noise),
+  };
   const expected = [1, 3, plan.windowHeight * scale, plan.windowWidth * scale];
   let done = 0;
   for (const tile of plan.tiles) {
     ctx.signal.throwIfAborted();
     let t = performance.now();
-    hwcToNchw(image.rgb, image, tile.window, inputData, range);
+    io.fill(tile.window, inputData);
     t = addTime(ctx.times, "preMs", t);
-    const result = await session.run({ [contract.input]: input });
+    const result = await session.run(feeds);
     t = addTime(ctx.times, "inferMs", t);
     const output = checkedOutput(result, contract.output, expected);
-    copyCore(output.data as Float32Array, tile, scale, out, range);
+    io.keep(output.data as Float32Array, tile);
     output.dispose();
     addTime(ctx.times, "postMs", t);
     done += 1;
     await ctx.onProgress(done / plan.tiles.length);
   }
-  return out;
+}
+
+/** The `noiseInput` feed: σ (0..255 levels) in the model's range, as [1,1,1,1]; none for other models. */
+function noiseFeed(contract: ModelContract, noise: number | undefined): Record<string, ort.Tensor> {
+  if (contract.noiseInput === undefined) return {};
+  if (noise === undefined || !Number.isFinite(noise) || noise < 0) {
+    throw new AppError(
+      "PROCESSING_FAILED",
+      `Expected a noise level of at least 0 for model input ${contract.noiseInput} but received ${String(noise)}`,
+    );
+  }
+  const [lo, hi] = contract.range;
+  const value = new Float32Array([(noise * (hi - lo)) / 255]);
+  return { [contract.noiseInput]: new ort.Tensor("float32", value, [1, 1, 1, 1]) };
 }
 
 function checkedOutput(
@@ -118,6 +200,51 @@ function copyCore(data: Float32Array, tile: Tile, scale: number, out: RgbImage, 
   nchwToHwc(data, windowSize, region, out.rgb, out, at, range);
 }
 
+/** Float HWC 0..1 window → NCHW in `range`; pixels outside the image repeat the nearest edge. */
+function floatHwcToNchw(image: FloatRgbImage, window: Rect, dst: Float32Array, range: ModelContract["range"]): void {
+  const plane = window.width * window.height;
+  const [lo, hi] = range;
+  const k = hi - lo;
+  for (let ty = 0; ty < window.height; ty++) {
+    const sy = Math.min(Math.max(window.y + ty, 0), image.height - 1);
+    for (let tx = 0; tx < window.width; tx++) {
+      const sx = Math.min(Math.max(window.x + tx, 0), image.width - 1);
+      const s = (sy * image.width + sx) * 3;
+      const d = ty * window.width + tx;
+      dst[d] = lo + image.data[s]! * k;
+      dst[plane + d] = lo + image.data[s + 1]! * k;
+      dst[2 * plane + d] = lo + image.data[s + 2]! * k;
+    }
+  }
+}
+
+/** The float counterpart of {@link copyCore}: maps `range` back to 0..1 and clamps (NaN → 0). */
+function copyCoreFloat(
+  data: Float32Array,
+  tile: Tile,
+  scale: number,
+  out: FloatRgbImage,
+  range: ModelContract["range"],
+): void {
+  const [lo, hi] = range;
+  const k = 1 / (hi - lo);
+  const windowWidth = tile.window.width * scale;
+  const plane = windowWidth * tile.window.height * scale;
+  const offX = (tile.core.x - tile.window.x) * scale;
+  const offY = (tile.core.y - tile.window.y) * scale;
+  for (let ry = 0; ry < tile.core.height * scale; ry++) {
+    const rowIn = (offY + ry) * windowWidth + offX;
+    let d = ((tile.core.y * scale + ry) * out.width + tile.core.x * scale) * 3;
+    for (let rx = 0; rx < tile.core.width * scale; rx++, d += 3) {
+      const s = rowIn + rx;
+      for (let c = 0; c < 3; c++) {
+        const v = (data[c * plane + s]! - lo) * k;
+        out.data[d + c] = v > 0 ? (v < 1 ? v : 1) : 0;
+      }
+    }
+  }
+}
+
 /** How `transformImage` shapes its result. */
 export interface TransformPlan {
   /** Output size: the input's × the model's scale, or resized to it (×2 from a ×4 model). */
@@ -125,6 +252,8 @@ export interface TransformPlan {
   /** Blend of input and model output, 0..1 (enhance); 1 keeps the model output. */
   strength: number;
   tiles: TileOverrides | undefined;
+  /** σ in 0..255 levels for a model with a noise input (see {@link RunOptions.noise}). */
+  noise?: number;
 }
 
 /**
@@ -140,7 +269,8 @@ export async function transformImage(
 ): Promise<RawImage> {
   const { target } = how;
   const fitted = await fitToModel(decoded, contract, how.tiles, ctx);
-  let modelOut = await runImageToImage(session, contract, fitted.image, ctx, fitted.tiles);
+  const run: RunOptions = how.noise === undefined ? { ...fitted.tiles } : { ...fitted.tiles, noise: how.noise };
+  let modelOut = await runImageToImage(session, contract, fitted.image, ctx, run);
   const t = performance.now();
   const full = { width: decoded.width * contract.scale, height: decoded.height * contract.scale };
   modelOut = await resizeRaw(modelOut, full, 3);

@@ -97,3 +97,74 @@ export function distinctColours(image: Pixels, bits = 5): number {
   }
   return seen.size;
 }
+
+/** Mean absolute difference per sample, 0..255, of two images of the same size and channels. */
+export function meanAbsDiff(a: Pixels, b: Pixels): number {
+  let sum = 0;
+  for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i]! - b.data[i]!);
+  return sum / a.data.length;
+}
+
+/** Mean of each of the first three channels, 0..255. */
+export function channelMeans(image: Pixels): [number, number, number] {
+  const { data, channels } = image;
+  const sums = [0, 0, 0];
+  for (let i = 0; i < data.length; i += channels) {
+    sums[0]! += data[i]!;
+    sums[1]! += data[i + 1]!;
+    sums[2]! += data[i + 2]!;
+  }
+  const n = image.width * image.height;
+  return [sums[0]! / n, sums[1]! / n, sums[2]! / n];
+}
+
+/** Channel means over the mean luma: the colour balance, independent of brightness. */
+export function colourBalance(image: Pixels): [number, number, number] {
+  const y = meanLuma(image);
+  const [r, g, b] = channelMeans(image);
+  return [r / y, g / y, b / y];
+}
+
+/** The synthetic low-light recipe of shared/images/lowlight-synthetic-coffee: `255·(v/255·0.35)^1.6`. */
+export function darkened(image: Pixels): Pixels {
+  const data = Buffer.alloc(image.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.round(255 * Math.pow((image.data[i]! / 255) * 0.35, 1.6));
+  return { ...image, data };
+}
+
+/** `image` plus Gaussian noise of `sigma` levels per sample (seeded, so repeatable), clamped to 0..255. */
+export function withGaussianNoise(image: Pixels, sigma: number, seed = 1): Pixels {
+  const random = mulberry32(seed);
+  const data = Buffer.alloc(image.data.length);
+  for (let i = 0; i < data.length; i += 2) {
+    // Box–Muller: two independent normals from two uniforms.
+    const radius = Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12)));
+    const angle = 2 * Math.PI * random();
+    data[i] = clampByte(image.data[i]! + sigma * radius * Math.cos(angle));
+    if (i + 1 < data.length) data[i + 1] = clampByte(image.data[i + 1]! + sigma * radius * Math.sin(angle));
+  }
+  return { ...image, data };
+}
+
+/** Encodes raw pixels as PNG. */
+export async function toPng(image: Pixels): Promise<Buffer> {
+  const { data, width, height, channels } = image;
+  return sharp(data, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } })
+    .png()
+    .toBuffer();
+}
+
+function clampByte(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+}
+
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyCoefficients, boxMean, guidedCoefficients } from "./guided-filter.js";
+import { applyCoefficients, boxMean, estimateForeground, guidedCoefficients, resizePlane } from "./guided-filter.js";
 
 function noise(n: number, seed: number): Float32Array {
   let s = seed;
@@ -122,5 +122,53 @@ describe("optimised filter against a brute-force reference", () => {
     const expected = referenceCoefficients(rgb, input, width, height, radius);
     const { planes } = guidedCoefficients({ rgb, width, height }, input, radius, 1e-3);
     planes.forEach((plane, c) => plane.forEach((v, p) => expect(Math.abs(v - expected[c]![p]!)).toBeLessThan(1e-5)));
+  });
+});
+
+describe("resizePlane", () => {
+  it("copies at the same size and interpolates bilinearly between pixel centres", () => {
+    const plane = { data: Float32Array.from([0, 1, 2, 3]), width: 2, height: 2 };
+    const same = resizePlane(plane, { width: 2, height: 2 });
+    expect([...same.data]).toEqual([0, 1, 2, 3]);
+    expect(same.data).not.toBe(plane.data);
+    const big = resizePlane(plane, { width: 4, height: 4 });
+    // Corners repeat the edge; (1,1) sits a quarter of the way from pixel (0,0) to (1,1).
+    expect([big.data[0], big.data[3], big.data[12], big.data[15]]).toEqual([0, 1, 2, 3]);
+    expect(big.data[5]).toBeCloseTo(0.25 * 1 + 0.25 * 2, 5);
+  });
+});
+
+describe("estimateForeground", () => {
+  // A red subject on a green background, blended by an alpha ramp across the middle columns.
+  const [width, height] = [40, 8];
+  const alphaAt = (x: number): number => Math.min(1, Math.max(0, (x - 14) / 12));
+  const alpha = Uint8Array.from({ length: width * height }, (_, p) => Math.round(alphaAt(p % width) * 255));
+  const rgb = new Uint8Array(width * height * 3);
+  for (let p = 0; p < width * height; p++) {
+    const a = alpha[p]! / 255;
+    rgb.set([Math.round(a * 220 + (1 - a) * 30), Math.round(a * 20 + (1 - a) * 200), 40], p * 3);
+  }
+  const image = { rgb, width, height };
+  const mask = { data: Float32Array.from(alpha, (a) => a / 255), width, height };
+
+  it("recovers the subject's colour in the soft edge, where the observed colour is a blend", () => {
+    const out = estimateForeground(image, alpha, image, mask, 16);
+    for (const x of [16, 20, 24]) {
+      const i = (4 * width + x) * 3;
+      expect(Math.abs(out[i]! - 220)).toBeLessThanOrEqual(3);
+      expect(Math.abs(out[i + 1]! - 20)).toBeLessThanOrEqual(3);
+      // The input there is visibly greener.
+      expect(rgb[i + 1]! - out[i + 1]!).toBeGreaterThan(20);
+    }
+  });
+
+  it("keeps opaque and transparent pixels, and edges with no clear background nearby", () => {
+    const out = estimateForeground(image, alpha, image, mask, 16);
+    for (const x of [2, 30, 39])
+      expect([...out.subarray((4 * width + x) * 3, (4 * width + x) * 3 + 3)]).toEqual([
+        ...rgb.subarray((4 * width + x) * 3, (4 * width + x) * 3 + 3),
+      ]);
+    const noBackground = { ...mask, data: mask.data.map((v) => Math.max(v, 0.5)) };
+    expect(estimateForeground(image, alpha, image, noBackground, 16).equals(Buffer.from(rgb))).toBe(true);
   });
 });

@@ -243,6 +243,7 @@ export function applyCoefficients(coefficients: GuidedCoefficients, guide: RgbGu
   return out;
 }
 
+/** Per output index: the two neighbouring source indices and the second one's weight (bilinear). */
 interface Samples {
   lo: Int32Array;
   hi: Int32Array;
@@ -271,17 +272,154 @@ function applyRow(row: Float64Array, xs: Samples, guide: RgbGuide, y: number, ou
   }
 }
 
-// Pixel-centre aligned source position of output index i: two neighbours and the second's weight.
+/** Pixel-centre aligned source position of output index i: two neighbours and the second's weight. */
 function samplePosition(i: number, outSize: number, inSize: number): [number, number, number] {
   const s = Math.min(Math.max(((i + 0.5) * inSize) / outSize - 0.5, 0), inSize - 1);
   const lo = Math.floor(s);
   return [lo, Math.min(lo + 1, inSize - 1), s - lo];
 }
 
+/** {@link samplePosition} for every output index. */
 function samplePositions(outSize: number, inSize: number): Samples {
   const samples = { lo: new Int32Array(outSize), hi: new Int32Array(outSize), weight: new Float32Array(outSize) };
   for (let i = 0; i < outSize; i++) {
     [samples.lo[i], samples.hi[i], samples.weight[i]] = samplePosition(i, outSize, inSize);
   }
   return samples;
+}
+
+/** A single-channel float image, row-major (a soft mask, values usually in [0,1]). */
+export interface FloatPlane {
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * Bilinear resize of a float plane, pixel-centre aligned like the coefficient upsampling above (a
+ * no-op copy at the same size). Used for soft masks, which are smooth at model resolution, so
+ * bilinear loses nothing a larger kernel would keep, and cannot ring past [0,1].
+ */
+export function resizePlane(plane: FloatPlane, size: Size): FloatPlane {
+  const { width, height } = size;
+  if (plane.width === width && plane.height === height) return { data: plane.data.slice(), width, height };
+  const xs = samplePositions(width, plane.width);
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const [y0, y1, wy] = samplePosition(y, height, plane.height);
+    const r0 = y0 * plane.width;
+    const r1 = y1 * plane.width;
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      const [lo, hi, wx] = [xs.lo[x]!, xs.hi[x]!, xs.weight[x]!];
+      const top = plane.data[r0 + lo]! + wx * (plane.data[r0 + hi]! - plane.data[r0 + lo]!);
+      const bottom = plane.data[r1 + lo]! + wx * (plane.data[r1 + hi]! - plane.data[r1 + lo]!);
+      out[i] = top + wy * (bottom - top);
+    }
+  }
+  return { data: out, width, height };
+}
+
+/**
+ * The subject's own colours along a soft edge (foreground estimation for a cutout). An edge pixel
+ * is I = αF + (1 − α)B; B is taken as the mean colour of the clear background (`mask` ≤ 0.05)
+ * within `radius` pixels of `mask`'s grid, and F = (I − (1 − α)B) / α. Faint pixels are mostly
+ * background, so their solved F is noise: F leans, by (1 − α), on the mean colour of the clear
+ * foreground (`mask` ≥ 0.95) nearby. `guide` is the image at the mask's size; `image` and `alpha`
+ * are full size. Pixels with α of 0 or 1, or no clear background nearby, keep their colour.
+ */
+export function estimateForeground(
+  image: RgbGuide,
+  alpha: Uint8Array,
+  guide: RgbGuide,
+  mask: FloatPlane,
+  radius: number,
+): Buffer {
+  const n = mask.data.length;
+  // Planes 0–3: background R, G, B and weight; 4–7: the same for the foreground.
+  const planes = Array.from({ length: 8 }, () => new Float32Array(n));
+  for (let i = 0; i < n; i++) {
+    const m = mask.data[i]!;
+    const base = m <= 0.05 ? 0 : m >= 0.95 ? 4 : -1;
+    if (base < 0) continue;
+    for (let c = 0; c < 3; c++) planes[base + c]![i] = guide.rgb[i * 3 + c]!;
+    planes[base + 3]![i] = 1;
+  }
+  for (const plane of planes) boxMean(plane, mask, radius, plane);
+  const out = Buffer.from(image.rgb);
+  const xs = samplePositions(image.width, mask.width);
+  const at = new Float64Array(8);
+  for (let y = 0; y < image.height; y++) {
+    const [y0, y1, wy] = samplePosition(y, image.height, mask.height);
+    const [r0, r1] = [y0 * mask.width, y1 * mask.width];
+    for (let x = 0, i = y * image.width; x < image.width; x++, i++) {
+      const a = alpha[i]! / 255;
+      if (a === 0 || a === 1) continue;
+      const [lo, hi, wx] = [xs.lo[x]!, xs.hi[x]!, xs.weight[x]!];
+      for (let k = 0; k < 8; k++) {
+        const p = planes[k]!;
+        const top = p[r0 + lo]! + wx * (p[r0 + hi]! - p[r0 + lo]!);
+        at[k] = top + wy * (p[r1 + lo]! + wx * (p[r1 + hi]! - p[r1 + lo]!) - top);
+      }
+      if (at[3]! < 1e-3) continue;
+      for (let c = 0; c < 3; c++) {
+        const solved = (image.rgb[i * 3 + c]! - (1 - a) * (at[c]! / at[3]!)) / a;
+        const f = at[7]! < 1e-3 ? solved : a * solved + (1 - a) * (at[4 + c]! / at[7]!);
+        out[i * 3 + c] = f <= 0 ? 0 : f >= 255 ? 255 : Math.round(f);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A trimap for the filtered alpha: sets the full-size `alpha` to exactly 255 / 0 where the mask's
+ * pixel (nearest) lies more than `band` mask pixels inside / outside the outline of `mask` ≥ 0.5,
+ * leaving the soft edge to the filter only within the band.
+ */
+export function applyTrimap(alpha: Uint8Array, image: Size, mask: FloatPlane, band: number): void {
+  const inside = Uint8Array.from(mask.data, (v) => (v >= 0.5 ? 1 : 0));
+  const far = farFromOutline(inside, mask.width, mask.height, band);
+  const nearest = (i: number, from: number, to: number): number =>
+    Math.min(to - 1, Math.floor(((i + 0.5) * to) / from));
+  const xs = Int32Array.from({ length: image.width }, (_, x) => nearest(x, image.width, mask.width));
+  for (let y = 0; y < image.height; y++) {
+    const row = nearest(y, image.height, mask.height) * mask.width;
+    for (let x = 0, i = y * image.width; x < image.width; x++, i++) {
+      const j = row + xs[x]!;
+      if (far[j]) alpha[i] = inside[j] ? 255 : 0;
+    }
+  }
+}
+
+/** 1 where the chessboard distance to the nearest pixel of the other class exceeds `band` (two passes). */
+function farFromOutline(inside: Uint8Array, width: number, height: number, band: number): Uint8Array {
+  const d = new Uint16Array(inside.length).fill(65535);
+  for (let i = 0; i < inside.length; i++) {
+    const [x, v] = [i % width, inside[i]];
+    const differs = (j: number): boolean => inside[j] !== v;
+    if ((x > 0 && differs(i - 1)) || (x < width - 1 && differs(i + 1))) d[i] = 1;
+    else if ((i >= width && differs(i - width)) || (i < (height - 1) * width && differs(i + width))) d[i] = 1;
+  }
+  const relax = (i: number, j: number): void => {
+    if (d[j]! + 1 < d[i]!) d[i] = d[j]! + 1;
+  };
+  for (let i = 0; i < inside.length; i++) {
+    const x = i % width;
+    if (x > 0) relax(i, i - 1);
+    if (i >= width) {
+      relax(i, i - width);
+      if (x > 0) relax(i, i - width - 1);
+      if (x < width - 1) relax(i, i - width + 1);
+    }
+  }
+  for (let i = inside.length - 1; i >= 0; i--) {
+    const x = i % width;
+    if (x < width - 1) relax(i, i + 1);
+    if (i < (height - 1) * width) {
+      relax(i, i + width);
+      if (x < width - 1) relax(i, i + width + 1);
+      if (x > 0) relax(i, i + width - 1);
+    }
+  }
+  return Uint8Array.from(d, (v) => (v > band ? 1 : 0));
 }

@@ -1,5 +1,6 @@
 export { configureSharp } from "./configure-sharp.js";
-export { planMaskInput, removeBackground, type MaskInputPlan } from "./background-removal.js";
+export { removeBackground } from "./background-removal.js";
+export { planMaskInput, type MaskInputPlan } from "./mask-model.js";
 export { decodeImage, splitAlpha, type DecodedImage } from "./decode.js";
 export { defaultOutputFormat, encodeImage, type EncodedImage, type RawImage } from "./encode.js";
 export {
@@ -12,6 +13,7 @@ export {
   type TileOverrides,
   type TransformPlan,
 } from "./image-to-image.js";
+export { chooseModels, choiceProblems, modelsOf, type ModelChoice } from "./model-choice.js";
 export { downloadModel, type DownloadProgress, type DownloadTarget } from "./model-download.js";
 export {
   createHttpModelSource,

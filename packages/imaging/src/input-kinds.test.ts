@@ -142,8 +142,8 @@ describe.each(Object.entries(KINDS))("a %s input", (_name, kind) => {
 
   it.each([
     ["upscale", { scale: 4 }, 4],
-    ["enhance", { strength: 0 }, 1],
-    ["comic", {}, 1],
+    ["enhance", { mode: "low-light", strength: 0, denoise: 0 }, 1],
+    ["comic", { style: "ink" }, 1],
   ] as const)("%s keeps the alpha channel, at the output's size", async (op: OpName, options, scale) => {
     const result = await pipelines.run(op, input, { ...options, format: "png" }, idle);
     const out = await rawOf(result.data);
@@ -155,7 +155,12 @@ describe.each(Object.entries(KINDS))("a %s input", (_name, kind) => {
   });
 
   it("enhance at strength 0 returns the converted input itself", async () => {
-    const result = await pipelines.run("enhance", input, { strength: 0, format: "png" }, idle);
+    const result = await pipelines.run(
+      "enhance",
+      input,
+      { mode: "low-light", strength: 0, denoise: 0, format: "png" },
+      idle,
+    );
     const { data } = await sharp(result.data).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     expect(meanAbsDiff(data, kind.expected, opaqueOnly)).toBeLessThanOrEqual(kind.tolerance);
   });

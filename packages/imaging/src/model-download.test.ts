@@ -51,6 +51,7 @@ function entry(id: string, file: string, bytes: Uint8Array, extra: Partial<Model
   return {
     id,
     op: id.startsWith("up") ? "upscale" : "enhance",
+    label: id,
     default: true,
     file,
     sha256: sha256Hex(bytes),

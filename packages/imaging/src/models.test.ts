@@ -1,23 +1,37 @@
-import { writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import * as path from "node:path";
+import { COMIC_STYLES, OP_NAMES, UPSCALE_QUALITIES } from "@imagen/core";
 import { sha256Hex } from "@imagen/testing/onnx";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HAS_SHARED_MODELS, SHARED_MODELS_DIR, createTinyModelDir } from "../test/model-fixtures.js";
+import { REPO_MODELS_DIR, createTinyModelDir } from "../test/model-fixtures.js";
 import { createModelRegistry, loadManifest, parseManifest, type ModelManifest } from "./models.js";
 
 describe("loadManifest", () => {
   it("loads and validates the repo's models/manifest.json", async () => {
     const manifest = await loadManifest();
-    const upscale = manifest.models.find((m) => m.id === "realesr-animevideov3-x4");
+    const upscale = manifest.models.find((m) => m.id === "realesr-general-x4v3");
     expect(upscale).toMatchObject({
       op: "upscale",
       default: true,
-      bytes: 2_492_901,
+      bytes: 4_866_528,
       contract: { scale: 4, range: [0, 1] },
     });
-    for (const op of ["upscale", "enhance", "comic", "background-removal"] as const) {
-      expect(manifest.models.filter((m) => m.op === op && m.default)).toHaveLength(1);
+    for (const op of OP_NAMES) {
+      expect(manifest.models.filter((m) => m.op === op && m.default && m.role === undefined)).toHaveLength(1);
     }
+  });
+
+  it("allows one default per op and role, and refuses two", async () => {
+    const manifest = await loadManifest();
+    const sci = manifest.models.find((m) => m.id === "sci-easy")!;
+    expect(() => parseManifest({ models: [...manifest.models, { ...sci, id: "sci-2", default: true }] })).toThrow(
+      /at most one default model for enhance but found 2/,
+    );
+    const denoiser = manifest.models.find((m) => m.role === "denoise")!;
+    expect(() => parseManifest({ models: [...manifest.models, { ...denoiser, id: "dn-2" }] })).toThrow(
+      /at most one default denoise model for enhance/,
+    );
   });
 
   it("rejects a manifest that breaks the schema, naming where", () => {
@@ -41,6 +55,21 @@ describe("createModelRegistry", () => {
     const models = fixture.manifest.models.filter((m) => m.op !== "background-removal");
     const without = createModelRegistry({ manifest: { models }, modelDir: fixture.dir });
     expect(() => without.defaultFor("background-removal")).toThrow(/No default model/);
+    expect(registry.defaultFor("enhance", "denoise").id).toBe("tiny-denoise");
+  });
+
+  it("tells why a model cannot be used, without downloading it", async () => {
+    const registry = createModelRegistry({ manifest: fixture.manifest, modelDir: fixture.dir });
+    expect(await registry.problem("tiny-up-x4")).toBeNull();
+    const elsewhere = createModelRegistry({ manifest: fixture.manifest, modelDir: path.join(fixture.dir, "none") });
+    expect(await elsewhere.problem("tiny-up-x4")).toMatch(
+      /not found: expected the file .*none\/upscale\/tiny-up-x4\.onnx/,
+    );
+    const withUrl = {
+      models: fixture.manifest.models.map((m) => ({ ...m, download: "https://example.invalid/x.onnx" })),
+    };
+    const downloadable = createModelRegistry({ manifest: withUrl, modelDir: path.join(fixture.dir, "none") });
+    expect(await downloadable.problem("tiny-up-x4")).toBeNull();
   });
 
   it("resolves a model to its absolute, verified path", async () => {
@@ -55,8 +84,9 @@ describe("createModelRegistry", () => {
     const err = await registry.resolve("tiny-up-x4").catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "MODEL_UNAVAILABLE" });
     expect((err as Error).message).toMatch(new RegExp(`${expected}.*IMAGEN_MODEL_DIR.*upscale/tiny-up-x4\\.onnx`));
+    // background-removal's defaults are its main model and its portrait helper.
     const problems = await registry.check(["upscale", "background-removal"]);
-    expect(problems).toHaveLength(2);
+    expect(problems).toHaveLength(3);
     expect(problems[0]).toContain(expected);
   });
 
@@ -73,11 +103,37 @@ describe("createModelRegistry", () => {
   });
 });
 
-describe.skipIf(!HAS_SHARED_MODELS)("the repo manifest against the shared real models", () => {
-  it("every catalogue model resolves with a matching sha256", async () => {
+/** Catalogue models the repo does not ship (users get them with models:fetch and IMAGEN_MODEL_SOURCE). */
+const NOT_SHIPPED = ["fast-neural-style-udnie", "fast-neural-style-rain-princess", "fast-neural-style-pointilism"];
+
+describe("the repo manifest against the models the repo ships", () => {
+  it("every shipped model resolves with a matching sha256 and size, and every op's defaults are shipped", async () => {
     const manifest = await loadManifest();
-    const registry = createModelRegistry({ manifest, modelDir: SHARED_MODELS_DIR });
-    for (const model of manifest.models) await registry.resolve(model.id);
-    expect(await registry.check(["upscale", "enhance", "comic", "background-removal"])).toEqual([]);
+    const registry = createModelRegistry({ manifest, modelDir: REPO_MODELS_DIR });
+    for (const model of manifest.models.filter((m) => !NOT_SHIPPED.includes(m.id))) {
+      const file = await registry.resolve(model.id);
+      expect((await stat(file)).size, model.id).toBe(model.bytes);
+    }
+    expect(await registry.check(OP_NAMES)).toEqual([]);
+  });
+
+  it("every model choice of the op options (upscale quality, comic style) has a model, and every such model a choice", async () => {
+    const manifest = await loadManifest();
+    const choices = manifest.models.flatMap((m) => (m.choice ? [`${m.op} ${m.choice.option}=${m.choice.value}`] : []));
+    const offered = [
+      ...UPSCALE_QUALITIES.map((q) => `upscale quality=${q}`),
+      ...COMIC_STYLES.map((s) => `comic style=${s}`),
+    ];
+    expect([...choices].sort()).toEqual([...offered].sort());
+  });
+
+  it("the unshipped models are absent from models/ and listed in its README", async () => {
+    const readme = await readFile(path.join(REPO_MODELS_DIR, "README.md"), "utf8");
+    const manifest = await loadManifest();
+    for (const id of NOT_SHIPPED) {
+      const entry = manifest.models.find((m) => m.id === id)!;
+      expect(existsSync(path.join(REPO_MODELS_DIR, entry.file)), id).toBe(false);
+      expect(readme, id).toContain(id);
+    }
   });
 });

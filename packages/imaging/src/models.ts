@@ -27,12 +27,49 @@ export const ModelContract = Type.Object({
    */
   maxSide: Type.Optional(Type.Integer({ minimum: 1 })),
   clamp: Type.Boolean(),
+  /**
+   * Per-channel normalisation after mapping to `range`: `(x − mean) / std`; with `divideByMax`, the
+   * image is first divided by its own maximum (U²-Net's preprocessing).
+   */
+  normalize: Type.Optional(
+    Type.Object({
+      mean: Type.Tuple([Type.Number(), Type.Number(), Type.Number()]),
+      std: Type.Tuple([Type.Number(), Type.Number(), Type.Number()]),
+      divideByMax: Type.Optional(Type.Boolean()),
+    }),
+  ),
+  /** A model with a fixed input size (U²-Netp: 320×320); the image is resized to it. */
+  inputSize: Type.Optional(Type.Object({ width: Type.Integer({ minimum: 1 }), height: Type.Integer({ minimum: 1 }) })),
+  /** Mask models whose output is not a probability: `minmax` stretches it to [0,1] per image. */
+  outputScaling: Type.Optional(Type.Literal("minmax")),
+  /**
+   * An unsharp mask after the model (sharp's `sharpen`: Gaussian `sigma` in output pixels, `flat`
+   * and `jagged` the amounts for flat and edge areas), for upscalers that smooth micro-contrast.
+   */
+  sharpen: Type.Optional(
+    Type.Object({
+      sigma: Type.Number({ minimum: 0.3, maximum: 10 }),
+      flat: Type.Number({ minimum: 0, maximum: 10 }),
+      jagged: Type.Number({ minimum: 0, maximum: 10 }),
+    }),
+  ),
+  /** Name of a second input, float32 [N,1,1,1], the noise level σ/255 to remove (FFDNet). */
+  noiseInput: Type.Optional(Type.String({ minLength: 1 })),
 });
 export type ModelContract = Static<typeof ModelContract>;
 
 export const ModelEntry = Type.Object({
   id: Type.String({ pattern: "^[a-z0-9][a-z0-9._-]*$" }),
   op: Type.Union(OP_NAMES.map((o) => Type.Literal(o))),
+  /** What it is good for, in a user's words ("Photos, balanced"); shown by /v1/ops and the README. */
+  label: Type.String({ minLength: 1 }),
+  /**
+   * A helper the op runs beside its main model (enhance: `denoise`; background-removal:
+   * `portrait`); absent for main models. `default` is per op and role.
+   */
+  role: Type.Optional(Type.String({ pattern: "^[a-z][a-z-]*$" })),
+  /** The option value that selects this model, e.g. upscale `quality: "best"` or comic `style: "ink"`. */
+  choice: Type.Optional(Type.Object({ option: Type.String({ minLength: 1 }), value: Type.String({ minLength: 1 }) })),
   default: Type.Boolean(),
   file: Type.String({ minLength: 1 }),
   sha256: Type.String({ pattern: "^[0-9a-f]{64}$" }),
@@ -75,9 +112,12 @@ export function parseManifest(raw: unknown, origin = "model manifest"): ModelMan
     ids.add(model.id);
   }
   for (const op of OP_NAMES) {
-    const defaults = manifest.models.filter((m) => m.op === op && m.default).length;
-    if (defaults > 1)
-      throw new Error(`Invalid ${origin}: expected at most one default model for ${op} but found ${defaults}`);
+    for (const role of new Set(manifest.models.filter((m) => m.op === op).map((m) => m.role))) {
+      const defaults = manifest.models.filter((m) => m.op === op && m.role === role && m.default).length;
+      const what = role === undefined ? `model for ${op}` : `${role} model for ${op}`;
+      if (defaults > 1)
+        throw new Error(`Invalid ${origin}: expected at most one default ${what} but found ${defaults}`);
+    }
   }
   return manifest;
 }
@@ -88,11 +128,16 @@ export interface ModelRegistry {
   list(op?: OpName): ModelEntry[];
   /** The entry with this id; `INVALID_OPTIONS` when the catalogue has none. */
   get(id: string): ModelEntry;
-  /** The op's default model; `MODEL_UNAVAILABLE` when it has none. */
-  defaultFor(op: OpName): ModelEntry;
+  /** The op's default main model, or its default helper of `role`; `MODEL_UNAVAILABLE` when it has none. */
+  defaultFor(op: OpName, role?: string): ModelEntry;
   /** Absolute path of the model file, its sha256 checked once per process. */
   resolve(id: string): Promise<string>;
-  /** Problems with the default models of `ops` (missing file, bad checksum); empty when all resolve. */
+  /**
+   * Why the model cannot be used (file missing and nowhere to download it from, wrong checksum),
+   * or `null` when it can. Never downloads: a missing file with a download source counts as usable.
+   */
+  problem(id: string): Promise<string | null>;
+  /** Problems with the default models of `ops`, helpers included (missing file, bad checksum); empty when all resolve. */
   check(ops: readonly OpName[]): Promise<string[]>;
 }
 
@@ -120,9 +165,10 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
   const { models } = options.manifest;
 
   const get = (id: string): ModelEntry => findModel(models, id);
-  const defaultFor = (op: OpName): ModelEntry => {
-    const entry = models.find((m) => m.op === op && m.default);
-    if (!entry) throw new AppError("MODEL_UNAVAILABLE", `No default model for op ${op} in the catalogue`);
+  const defaultFor = (op: OpName, role?: string): ModelEntry => {
+    const entry = models.find((m) => m.op === op && m.role === role && m.default);
+    const what = role === undefined ? "model" : `${role} model`;
+    if (!entry) throw new AppError("MODEL_UNAVAILABLE", `No default ${what} for op ${op} in the catalogue`);
     return entry;
   };
   const resolve = (id: string): Promise<string> => {
@@ -143,9 +189,24 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     get,
     defaultFor,
     resolve,
+    problem: async (id) => {
+      const entry = get(id);
+      const file = path.resolve(modelDir, entry.file);
+      if (!(await exists(file)) && (options.source ?? entry.download)) return null;
+      return resolve(id).then(
+        () => null,
+        (err: unknown) => errorMessage(err),
+      );
+    },
     check: async (ops) => {
-      const outcomes = await Promise.allSettled(ops.map(async (op) => resolve(defaultFor(op).id)));
-      return outcomes.flatMap((o) => (o.status === "rejected" ? [errorMessage(o.reason)] : []));
+      // Every default of the op: its main model and the helpers it runs beside it.
+      const wanted = models.filter((m) => m.default && ops.includes(m.op));
+      const missingDefault = ops.filter((op) => !wanted.some((m) => m.op === op && m.role === undefined));
+      const outcomes = await Promise.allSettled(wanted.map((m) => resolve(m.id)));
+      return [
+        ...missingDefault.map((op) => `No default model for op ${op} in the catalogue`),
+        ...outcomes.flatMap((o) => (o.status === "rejected" ? [errorMessage(o.reason)] : [])),
+      ];
     },
   };
 }

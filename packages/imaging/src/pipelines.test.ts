@@ -109,8 +109,13 @@ describe("createPipelines", () => {
   it("enhances with a strength blend of input and model output", async () => {
     const input = await patternImage({ width: 20, height: 12, format: "webp", quality: 100 });
     const decoded = await raw(input);
-    const full = await raw((await pipelines.run("enhance", input, { strength: 1, format: "png" }, idle)).data);
-    const half = await raw((await pipelines.run("enhance", input, { strength: 0.5, format: "png" }, idle)).data);
+    const full = await raw(
+      (await pipelines.run("enhance", input, { mode: "low-light", strength: 1, denoise: 0, format: "png" }, idle)).data,
+    );
+    const half = await raw(
+      (await pipelines.run("enhance", input, { mode: "low-light", strength: 0.5, denoise: 0, format: "png" }, idle))
+        .data,
+    );
     const i = 7 * 3;
     expect(full.data[i]).toBe(Math.min(255, Math.round(decoded.data[i]! * 1.5)));
     expect(Math.abs(half.data[i]! - (decoded.data[i]! + full.data[i]!) / 2)).toBeLessThanOrEqual(1);
@@ -118,7 +123,7 @@ describe("createPipelines", () => {
 
   it("runs comic through the [0,255] contract, padding to the multiple of 4 and cropping back", async () => {
     const input = await patternImage({ width: 45, height: 31 });
-    const result = await pipelines.run("comic", input, {}, idle);
+    const result = await pipelines.run("comic", input, { style: "ink" }, idle);
     const out = await raw(result.data);
     expect([result.format, out.width, out.height]).toEqual(["png", 45, 31]);
     const expected = patternPixels(45, 31);

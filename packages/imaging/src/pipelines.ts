@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
 import {
   PermanentJobError,
+  encoderQuality,
   expectedOutputSize,
   type BackgroundRemovalOptions,
   type EnhanceOptions,
@@ -11,12 +12,15 @@ import {
 } from "@imagen/core";
 import { removeBackground } from "./background-removal.js";
 import { decodeImage } from "./decode.js";
-import { defaultOutputFormat, encodeImage } from "./encode.js";
-import { transformImage, type RunContext, type StageTimes, type TileOverrides } from "./image-to-image.js";
+import { defaultOutputFormat, encodeImage, type RawImage } from "./encode.js";
+import { enhancePhoto } from "./enhance.js";
+import { addTime, transformImage, type RunContext, type StageTimes, type TileOverrides } from "./image-to-image.js";
+import { chooseModels, modelsOf } from "./model-choice.js";
 import type { ModelEntry, ModelRegistry } from "./models.js";
 import { assertPixelLimit } from "./pixel-limit.js";
 import { probeImage } from "./probe.js";
-import type { SessionCache } from "./sessions.js";
+import { sharpenRaw } from "./sharpen.js";
+import type { LoadedModel, SessionCache } from "./sessions.js";
 
 /** Size limits, each configurable; output is checked from the header before decoding. */
 export interface PipelineLimits {
@@ -39,6 +43,8 @@ export interface PipelineResult {
   height: number;
   format: OutputFormat;
   contentType: string;
+  /** Ids of the models chosen for the job, main model first (enhance lists its denoiser even when the photo needed none). */
+  models: string[];
   /**
    * Stage times in ms: probe+decode, pre (resize, tensor fill), infer (inside `session.run` only),
    * post (tensor read-out, resize, blend, mask refinement, compositing), encode.
@@ -56,7 +62,7 @@ export interface Pipelines {
   run<Op extends OpName>(op: Op, input: Buffer, options: OpOptionsMap[Op], ctx: RunContext): Promise<PipelineResult>;
   /** Whether this build can run `op`. */
   supports(op: OpName): boolean;
-  /** Resolves and loads each op's default model and runs one tiny inference. */
+  /** Resolves and loads each op's default models (helpers included) and runs one tiny inference on each. */
   warmUp(ops: readonly OpName[]): Promise<void>;
 }
 
@@ -64,16 +70,20 @@ export interface Pipelines {
 const SUPPORTED_OPS: readonly OpName[] = ["upscale", "enhance", "comic", "background-removal"];
 
 /**
- * Creates the op pipelines: probe → decode → model → encode. Image→image ops run the model in tiles,
- * then resize/blend and re-attach the alpha; background-removal predicts a mask once on a reduced
- * copy and refines it to full size (`removeBackground`).
+ * Creates the op pipelines: probe → decode → models → encode, with the models `chooseModels` picks.
+ * Upscale and comic run their model in tiles (`transformImage`); enhance measures the photo and
+ * denoises and brightens as needed (`enhancePhoto`); background-removal predicts the subject's mask
+ * on reduced copies (whole photo, mirror image, crop, portrait helper) and refines it to full size
+ * (`removeBackground`).
  * Permanent input problems raise `PermanentJobError`; a missing model raises `MODEL_UNAVAILABLE`.
  */
 export function createPipelines(deps: PipelineDeps): Pipelines {
   const { registry, sessions, limits } = deps;
 
-  const sessionFor = async (entry: ModelEntry): Promise<ort.InferenceSession> =>
-    sessions.get(await registry.resolve(entry.id));
+  const load = async (entry: ModelEntry): Promise<LoadedModel> => ({
+    entry,
+    session: await sessions.get(await registry.resolve(entry.id)),
+  });
 
   return {
     supports: (op) => SUPPORTED_OPS.includes(op),
@@ -89,25 +99,44 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
       const decoded = await decodeImage(input, limits);
       const decodedAt = performance.now();
 
-      const entry = pickModel(registry, op, options.model);
+      const choice = chooseModels(registry, op, options);
       // Model loading (once per process, normally at warm-up) is logged by the session cache, not timed here.
-      const session = await sessionFor(entry);
+      const main = await load(choice.main);
       const times: StageTimes = { preMs: 0, inferMs: 0, postMs: 0 };
       const staged: RunContext = { signal: ctx.signal, onProgress: (f) => ctx.onProgress(f), times };
-      const image =
-        op === "background-removal"
-          ? await removeBackground(session, entry.contract, decoded, options as BackgroundRemovalOptions, staged)
-          : await transformImage(session, entry.contract, decoded, staged, {
-              target,
-              strength: op === "enhance" ? (options as EnhanceOptions).strength : 1,
-              tiles: deps.tiles,
-            });
+      let image: RawImage;
+      if (op === "background-removal") {
+        const portrait = choice.portrait && (await load(choice.portrait));
+        image = await removeBackground({ main, portrait }, decoded, options as BackgroundRemovalOptions, staged);
+      } else if (op === "enhance") {
+        const denoiser = await load(choice.denoiser!);
+        image = await enhancePhoto(
+          { lowLight: main, denoiser },
+          decoded,
+          options as EnhanceOptions,
+          staged,
+          deps.tiles,
+        );
+      } else {
+        image = await transformImage(main.session, main.entry.contract, decoded, staged, {
+          target,
+          strength: 1,
+          tiles: deps.tiles,
+        });
+        const { sharpen } = main.entry.contract;
+        if (sharpen) {
+          const t = performance.now();
+          image = await sharpenRaw(image, sharpen);
+          addTime(times, "postMs", t);
+        }
+      }
       const encodeStart = performance.now();
       const format = options.format ?? defaultOutputFormat(image.alpha !== null, probed.format);
-      const encoded = await encodeImage(image, { format, quality: options.quality });
+      const encoded = await encodeImage(image, { format, quality: encoderQuality(options) });
       return {
         ...encoded,
         ...target,
+        models: modelsOf(choice).map((m) => m.id),
         timings: {
           decodeMs: Math.round(decodedAt - started),
           preMs: Math.round(times.preMs),
@@ -120,31 +149,24 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
     async warmUp(ops) {
       for (const op of ops) {
         if (!SUPPORTED_OPS.includes(op)) throw new Error(`Cannot warm up op ${op}: this build does not support it`);
-        const entry = registry.defaultFor(op);
-        await warmUpSession(await sessionFor(entry), entry);
+        for (const entry of registry.list(op).filter((m) => m.default)) {
+          const { session } = await load(entry);
+          await warmUpSession(session, entry);
+        }
       }
     },
   };
 }
 
-function pickModel(registry: ModelRegistry, op: OpName, id: string | undefined): ModelEntry {
-  if (id === undefined) return registry.defaultFor(op);
-  const entry = registry.list(op).find((m) => m.id === id);
-  if (!entry) {
-    const known = registry
-      .list(op)
-      .map((m) => m.id)
-      .join(", ");
-    throw new PermanentJobError("INVALID_OPTIONS", `Expected a model for ${op} (${known}) but received ${id}`);
-  }
-  return entry;
-}
-
 async function warmUpSession(session: ort.InferenceSession, entry: ModelEntry): Promise<void> {
-  const { multiple, input, output } = entry.contract;
+  const { multiple, input, output, inputSize, noiseInput } = entry.contract;
   const side = Math.ceil(32 / multiple) * multiple;
-  const tensor = new ort.Tensor("float32", new Float32Array(3 * side * side), [1, 3, side, side]);
-  const result = await session.run({ [input]: tensor });
+  const [height, width] = inputSize ? [inputSize.height, inputSize.width] : [side, side];
+  const feeds: Record<string, ort.Tensor> = {
+    [input]: new ort.Tensor("float32", new Float32Array(3 * width * height), [1, 3, height, width]),
+  };
+  if (noiseInput) feeds[noiseInput] = new ort.Tensor("float32", new Float32Array([10 / 255]), [1, 1, 1, 1]);
+  const result = await session.run(feeds);
   if (!result[output]) throw new Error(`Warm-up of model ${entry.id} produced no output named ${output}`);
-  result[output].dispose();
+  for (const value of Object.values(result)) value.dispose();
 }

@@ -1,6 +1,13 @@
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
 import { AppError, type Logger } from "@imagen/core";
+import type { ModelEntry } from "./models.js";
+
+/** A catalogue entry with its open session. */
+export interface LoadedModel {
+  entry: ModelEntry;
+  session: ort.InferenceSession;
+}
 
 /** Where and how sessions run. */
 export interface SessionCacheOptions {

@@ -5,24 +5,12 @@ import sharp from "sharp";
 import { patternPixels } from "@imagen/testing/images";
 import { tinyUpscaleModel } from "@imagen/testing/onnx";
 import { describe, expect, it } from "vitest";
-import { HAS_SHARED_MODELS, SHARED_IMAGES_DIR, SHARED_MODELS_DIR } from "../test/model-fixtures.js";
+import { REPO_MODELS_DIR, TEST_IMAGES_DIR, testContract } from "../test/model-fixtures.js";
 import { runImageToImage, type RgbImage } from "./image-to-image.js";
-import type { ModelContract } from "./models.js";
 import { planTiles } from "./tiling.js";
 
 const noop = { signal: new AbortController().signal, onProgress: () => undefined };
-const x4: ModelContract = {
-  input: "input",
-  output: "output",
-  layout: "NCHW",
-  channels: "RGB",
-  range: [0, 1],
-  scale: 4,
-  multiple: 1,
-  tileSize: 256,
-  tileOverlap: 16,
-  clamp: true,
-};
+const x4 = testContract({ scale: 4 });
 
 function maxDiff(a: Buffer, b: Buffer): { max: number; mean: number } {
   let max = 0;
@@ -117,15 +105,15 @@ describe("runImageToImage tiling", () => {
   });
 });
 
-describe.skipIf(!HAS_SHARED_MODELS)("runImageToImage tiling with the real Real-ESRGAN model", () => {
+describe("runImageToImage tiling with the real Real-ESRGAN model", () => {
   it("tiled output matches the whole-image output on a photo crop", async () => {
     const session = await ort.InferenceSession.create(
-      path.join(SHARED_MODELS_DIR, "upscale/realesr-animevideov3-x4.onnx"),
+      path.join(REPO_MODELS_DIR, "upscale/realesr-animevideov3-x4.onnx"),
       {
         graphOptimizationLevel: "all",
       },
     );
-    const { data, info } = await sharp(await readFile(path.join(SHARED_IMAGES_DIR, "cat-chelsea-451x300.png")))
+    const { data, info } = await sharp(await readFile(path.join(TEST_IMAGES_DIR, "cat-chelsea-451x300.png")))
       .extract({ left: 150, top: 60, width: 96, height: 80 })
       .removeAlpha()
       .raw()
@@ -140,4 +128,3 @@ describe.skipIf(!HAS_SHARED_MODELS)("runImageToImage tiling with the real Real-E
     await session.release();
   });
 });
-if (!HAS_SHARED_MODELS) console.log(`skipping real-model tiling test: ${SHARED_MODELS_DIR} is absent`);

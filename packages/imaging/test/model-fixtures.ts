@@ -1,10 +1,15 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { OpName } from "@imagen/core";
-import { tinyEnhanceModel, tinyMaskModel, tinyUpscaleModel, writeTinyModel } from "@imagen/testing/onnx";
+import {
+  tinyDenoiseModel,
+  tinyEnhanceModel,
+  tinyMaskModel,
+  tinyUpscaleModel,
+  writeTinyModel,
+} from "@imagen/testing/onnx";
 import type { RunContext, TileOverrides } from "../src/image-to-image.js";
 import {
   createModelRegistry,
@@ -20,21 +25,21 @@ import { createSessionCache, type SessionCache } from "../src/sessions.js";
 /** The repo root, from this file's location (packages/imaging/test). */
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
-/** The shared real models and photos, present on developer machines and this CI, absent elsewhere. */
-export const SHARED_MODELS_DIR = path.resolve(REPO_ROOT, "../shared/models");
-export const SHARED_IMAGES_DIR = path.resolve(REPO_ROOT, "../shared/images");
-export const HAS_SHARED_MODELS = existsSync(path.join(SHARED_MODELS_DIR, "upscale/realesr-animevideov3-x4.onnx"));
+/** The real models the repo ships (models/), the ones the service uses. */
+export const REPO_MODELS_DIR = path.join(REPO_ROOT, "models");
+/** The licence-clean photos the tests own (see test/images/README.md). */
+export const TEST_IMAGES_DIR = fileURLToPath(new URL("./images/", import.meta.url));
 
 /** A run context for pipelines that is never canceled and ignores progress. */
 export const idle: RunContext = { signal: new AbortController().signal, onProgress: () => undefined };
 
-/** Pipelines over the real shared models on CPU, with limits that fit the shared photos; close `sessions` after. */
+/** Pipelines over the repo's real models on CPU, with limits that fit the test photos; close `sessions` after. */
 export async function openRealPipelines(): Promise<{
   registry: ModelRegistry;
   sessions: SessionCache;
   pipelines: Pipelines;
 }> {
-  const registry = createModelRegistry({ manifest: await loadManifest(), modelDir: SHARED_MODELS_DIR });
+  const registry = createModelRegistry({ manifest: await loadManifest(), modelDir: REPO_MODELS_DIR });
   const sessions = createSessionCache({ executionProvider: "cpu" });
   const pipelines = createPipelines({
     registry,
@@ -42,6 +47,11 @@ export async function openRealPipelines(): Promise<{
     limits: { maxInputPixels: 40_000_000, maxOutputPixels: 100_000_000 },
   });
   return { registry, sessions, pipelines };
+}
+
+/** A model contract for tests: the fields every contract has, with `overrides` on top. */
+export function testContract(overrides: Partial<ModelContract> = {}): ModelContract {
+  return { ...BASE_CONTRACT, ...overrides };
 }
 
 const BASE_CONTRACT: ModelContract = {
@@ -60,6 +70,7 @@ const BASE_CONTRACT: ModelContract = {
 interface TinySpec {
   id: string;
   op: OpName;
+  role?: string;
   isDefault: boolean;
   bytes: Uint8Array;
   contract: Partial<ModelContract>;
@@ -83,6 +94,14 @@ export const TINY_MODELS: readonly TinySpec[] = [
   },
   { id: "tiny-enhance", op: "enhance", isDefault: true, bytes: tinyEnhanceModel({ gain: 1.5 }), contract: {} },
   {
+    id: "tiny-denoise",
+    op: "enhance",
+    role: "denoise",
+    isDefault: true,
+    bytes: tinyDenoiseModel(),
+    contract: { multiple: 2, noiseInput: "sigma" },
+  },
+  {
     id: "tiny-comic",
     op: "comic",
     isDefault: true,
@@ -92,6 +111,14 @@ export const TINY_MODELS: readonly TinySpec[] = [
   {
     id: "tiny-mask",
     op: "background-removal",
+    isDefault: true,
+    bytes: tinyMaskModel({ multiple: 32 }),
+    contract: { output: "mask", multiple: 32, tileSize: 320, tileOverlap: 0 },
+  },
+  {
+    id: "tiny-portrait",
+    op: "background-removal",
+    role: "portrait",
     isDefault: true,
     bytes: tinyMaskModel({ multiple: 32 }),
     contract: { output: "mask", multiple: 32, tileSize: 320, tileOverlap: 0 },
@@ -111,12 +138,14 @@ export async function createTinyModelDir(): Promise<{
     models.push({
       id: spec.id,
       op: spec.op,
+      label: spec.id,
+      ...(spec.role === undefined ? {} : { role: spec.role }),
       default: spec.isDefault,
       file: written.file,
       sha256: written.sha256,
       bytes: written.bytes,
       source: { url: "https://example.invalid/tiny", licence: "Apache-2.0" },
-      contract: { ...BASE_CONTRACT, ...spec.contract },
+      contract: testContract(spec.contract),
     });
   }
   return { dir, manifest: { models }, cleanup: () => rm(dir, { recursive: true, force: true }) };

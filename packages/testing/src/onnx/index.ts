@@ -7,6 +7,7 @@ export {
   type TinyValue,
 } from "./build-model.js";
 export {
+  tinyDenoiseModel,
   tinyEnhanceModel,
   tinyMaskModel,
   tinyUpscaleModel,

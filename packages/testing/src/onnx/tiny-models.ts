@@ -110,3 +110,26 @@ function multipleGuard(input: string, output: string, multiple: number): TinyNod
     },
   ];
 }
+
+/**
+ * A denoiser-shaped model like FFDNet: `input` [N,3,H,W] in [0,1] and `sigma` [N,1,1,1] (σ/255) →
+ * `output = clip(input − sigma, 0, 1)`, so a test can tell which noise level reached the model.
+ * H and W must be even, as FFDNet's.
+ */
+export function tinyDenoiseModel(): Uint8Array {
+  const guard = multipleGuard("input", "checked", 2);
+  return buildTinyModel({
+    name: "tiny-denoise",
+    inputs: [IMAGE_IN, { name: "sigma", shape: [null, 1, 1, 1] }],
+    outputs: [{ name: "output", shape: [null, 3, "height", "width"] }],
+    nodes: [
+      ...guard,
+      { op: "Sub", inputs: ["checked", "sigma"], outputs: ["shifted"] },
+      { op: "Clip", inputs: ["shifted", "lo", "hi"], outputs: ["output"] },
+    ],
+    initializers: [
+      { name: "lo", dims: [], values: [0] },
+      { name: "hi", dims: [], values: [1] },
+    ],
+  });
+}

@@ -1,6 +1,13 @@
 import { writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import { tinyEnhanceModel, tinyMaskModel, tinyUpscaleModel, writeTinyModel, type WrittenModel } from "../onnx/index.js";
+import {
+  tinyDenoiseModel,
+  tinyEnhanceModel,
+  tinyMaskModel,
+  tinyUpscaleModel,
+  writeTinyModel,
+  type WrittenModel,
+} from "../onnx/index.js";
 import { slowUpscaleModel } from "./slow-upscale-model.js";
 
 export interface TestModels {
@@ -15,12 +22,15 @@ interface Contract {
   tileSize: number;
   tileOverlap: number;
   output?: string;
+  noiseInput?: string;
 }
 
-function entry(id: string, op: string, written: WrittenModel, contract: Contract) {
+function entry(id: string, op: string, written: WrittenModel, contract: Contract, extra: { role?: string } = {}) {
   return {
     id,
     op,
+    label: id,
+    ...extra,
     default: true,
     file: written.file,
     sha256: written.sha256,
@@ -60,6 +70,13 @@ export async function writeTestModels(dir: string, options: { slowUpscale?: bool
       tileSize: 128,
       tileOverlap: 0,
     }),
+    entry(
+      "tiny-denoise",
+      "enhance",
+      await writeTinyModel(modelDir, "enhance/tiny-denoise.onnx", tinyDenoiseModel()),
+      { range: [0, 1], scale: 1, multiple: 2, tileSize: 128, tileOverlap: 0, noiseInput: "sigma" },
+      { role: "denoise" },
+    ),
     entry(
       "tiny-comic",
       "comic",

@@ -20,6 +20,11 @@ export interface AppDeps {
   queue: JobQueue;
   blobs: BlobStore;
   models: ModelRegistry;
+  /**
+   * Whether this process runs the models itself (the embedded worker of `npm start`): then `/v1/ops`
+   * tells which ops can run and a job whose models are missing is refused with `OP_UNAVAILABLE`.
+   */
+  modelsAreLocal: boolean;
   log: Logger;
   metricsRegistry: Registry;
   /** What keeps the service from being ready (backends, an embedded worker's models); empty when ready. */
@@ -81,7 +86,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     resultUrlTtlS: options.resultUrlTtlS,
   });
   await app.register(uploadRoutes, { blobs: deps.blobs, limits: options.limits, uploadUrlTtlS: options.uploadUrlTtlS });
-  await app.register(opsRoutes, { models: deps.models });
+  await app.register(opsRoutes, { models: deps.models, modelsAreLocal: deps.modelsAreLocal });
   await app.register(healthRoutes, { problems: deps.readiness });
   await app.register(webRoutes);
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>

@@ -75,7 +75,7 @@ describe("POST /v1/jobs", () => {
       "an out-of-range option",
       400,
       "INVALID_OPTIONS",
-      async () => ({ op: "upscale", options: '{"scale":3}', file: await patternImage({ width: 8, height: 8 }) }),
+      async () => ({ op: "upscale", options: '{"scale":5}', file: await patternImage({ width: 8, height: 8 }) }),
     ],
     [
       "options that are not JSON",

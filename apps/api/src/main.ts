@@ -21,6 +21,7 @@ const app = await buildApp(
       manifest: await loadManifest(config.models.manifestPath),
       modelDir: config.models.modelDir,
     }),
+    modelsAreLocal: worker !== null,
     log,
     metricsRegistry,
     readiness: async () => [...(await backendProblems(backend)), ...(worker?.problems() ?? [])],

@@ -17,7 +17,7 @@ import {
   type OpName,
   type OpOptions,
 } from "@imagen/core";
-import { probeImage, type ModelRegistry } from "@imagen/imaging";
+import { choiceProblems, chooseModels, probeImage, type ModelRegistry } from "@imagen/imaging";
 import type { Upload } from "./read-upload.js";
 
 export interface SubmitDeps {
@@ -25,6 +25,8 @@ export interface SubmitDeps {
   queue: JobQueue;
   blobs: BlobStore;
   models: ModelRegistry;
+  /** Refuse jobs whose models this process cannot run (the embedded worker): `OP_UNAVAILABLE`. */
+  modelsAreLocal: boolean;
   limits: ImageLimits;
   log: Pick<Logger, "error">;
   now?: () => Date;
@@ -56,6 +58,17 @@ function parseOptionsField(op: OpName, raw: string | undefined, models: ModelReg
   return options;
 }
 
+/** `OP_UNAVAILABLE` naming the missing files when a model the job would run cannot be used here. */
+async function assertModelsAvailable(models: ModelRegistry, op: OpName, options: OpOptions): Promise<void> {
+  const problems = await choiceProblems(models, chooseModels(models, op, options));
+  if (problems.length > 0) {
+    throw new AppError("OP_UNAVAILABLE", `Op ${op} cannot run here: ${problems.join("; ")}`, {
+      expose: true,
+      details: { op },
+    });
+  }
+}
+
 /**
  * Validates an upload and turns it into a queued job: input stored, job recorded, message published,
  * in that order. A failure at any step undoes the earlier ones, so no half-made job is left behind.
@@ -63,6 +76,7 @@ function parseOptionsField(op: OpName, raw: string | undefined, models: ModelReg
 export async function submitJob(deps: SubmitDeps, upload: Upload): Promise<Job> {
   const op = parseOp(upload.op);
   const options = parseOptionsField(op, upload.options, deps.models);
+  if (deps.modelsAreLocal) await assertModelsAvailable(deps.models, op, options);
   if (!upload.file) throw new ValidationError('Expected an image in the form field "file"', { code: "MISSING_FILE" });
   const image = await probeImage(upload.file, { maxInputPixels: deps.limits.maxInputPixels });
   const out = expectedOutputSize(op, options, image);

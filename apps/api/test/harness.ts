@@ -18,7 +18,7 @@ const QUEUE = { leaseMs: 2_000, pollIntervalMs: 20, maxAttempts: 3, backoffBaseM
  * adds a worker on the same backend, assembled from config as `npm start` does.
  */
 export async function createApiHarness(
-  options: { limits?: Partial<ImageLimits>; readiness?: () => Promise<string[]> } = {},
+  options: { limits?: Partial<ImageLimits>; readiness?: () => Promise<string[]>; modelsAreLocal?: boolean } = {},
 ) {
   const dir = await mkdtemp(path.join(tmpdir(), "imagen-api-"));
   const models = await writeTestModels(dir);
@@ -31,6 +31,7 @@ export async function createApiHarness(
     {
       ...backend,
       models: createModelRegistry({ manifest: await loadManifest(models.manifestPath), modelDir: models.modelDir }),
+      modelsAreLocal: options.modelsAreLocal ?? true,
       log,
       metricsRegistry,
       readiness: options.readiness ?? (async () => []),
@@ -43,6 +44,7 @@ export async function createApiHarness(
     app,
     ...backend,
     dataDir,
+    modelDir: models.modelDir,
     async startWorker(): Promise<void> {
       const config = loadWorkerConfig({
         IMAGEN_DATA_DIR: dataDir,

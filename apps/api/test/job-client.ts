@@ -17,11 +17,12 @@ export function jobClient(base: string) {
   }
   return {
     job,
-    /** Multipart upload of `file` for an upscale job; expects 202. */
-    async submit(file: Buffer): Promise<JobBody> {
+    /** Multipart upload of `file` for an `op` job (default upscale) with `options`; expects 202. */
+    async submit(file: Buffer, op = "upscale", options?: Record<string, unknown>): Promise<JobBody> {
       const form = new FormData();
-      form.set("op", "upscale");
+      form.set("op", op);
       form.set("file", new Blob([file]), "photo.png");
+      if (options) form.set("options", JSON.stringify(options));
       const res = await fetch(`${base}/v1/jobs`, { method: "POST", body: form });
       expect(res.status).toBe(202);
       return (await res.json()) as JobBody;

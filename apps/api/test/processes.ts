@@ -23,9 +23,16 @@ export interface Running {
   output(): string;
 }
 
-/** Starts `node <main>` with `env` on top of a clean environment; its output is captured. */
-export function startProcess(main: string, env: Record<string, string>): Running {
+/** The repo root, where `npm start` runs: relative defaults (`./models`) resolve from there. */
+export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+/**
+ * Starts `node <main>` with `env` on top of a clean environment, in `cwd` (default: this process's);
+ * its output is captured.
+ */
+export function startProcess(main: string, env: Record<string, string>, cwd?: string): Running {
   const child = spawn(process.execPath, [main], {
+    cwd,
     env: { PATH: process.env.PATH ?? "", LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -3,6 +3,7 @@ import {
   isFinished,
   isPermanentJobError,
   outputKey,
+  parseOptions,
   PermanentJobError,
   readAll,
   type BlobStore,
@@ -10,6 +11,7 @@ import {
   type Job,
   type JobStore,
   type Logger,
+  type OpOptions,
 } from "@imagen/core";
 import type { Pipelines, PipelineResult } from "@imagen/imaging";
 import type { JobOutcome, WorkerMetrics } from "./metrics.js";
@@ -82,7 +84,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       log,
     });
     const totalStart = performance.now();
-    const result = await deps.pipelines.run(job.op, await readAll(input), job.options, {
+    const result = await deps.pipelines.run(job.op, await readAll(input), currentOptions(job), {
       signal,
       onProgress,
     });
@@ -138,3 +140,15 @@ export function createJobProcessor(deps: JobProcessorDeps) {
 }
 
 export type JobProcessor = ReturnType<typeof createJobProcessor>;
+
+/**
+ * The job's options with today's defaults filled in, so a job stored before an option was added
+ * runs as if it had been submitted now; options that no longer validate fail the job for good.
+ */
+function currentOptions(job: Job): OpOptions {
+  try {
+    return parseOptions(job.op, job.options);
+  } catch (err) {
+    throw new PermanentJobError("INVALID_OPTIONS", err instanceof Error ? err.message : String(err));
+  }
+}

@@ -51,6 +51,18 @@ describe("worker", () => {
     expect(await h.blobs.head(outputKey(job.id, "png"))).toMatchObject({ sizeBytes: done.output?.bytes });
   });
 
+  it("runs a job stored before today's options existed with today's defaults, and fails one whose options no longer validate", async () => {
+    await h.startWorker({ ops: ["enhance"] });
+    const image = await patternImage({ width: 32, height: 32 });
+    // Stored by an older version: enhance had `strength` only, no `mode`.
+    const old = await h.submit("enhance", image, {}, { strength: 0.5 });
+    expect((await waitForStatus(h, old.id, "succeeded")).error).toBeNull();
+    const broken = await h.submit("enhance", image, {}, { mode: "sparkle", strength: 1 });
+    const failed = await waitForStatus(h, broken.id, "failed");
+    expect(failed.error?.code).toBe("INVALID_OPTIONS");
+    expect(failed.attempts).toBe(1);
+  });
+
   it("fails a job with an undecodable image at once, without retrying", async () => {
     const pipelines = withHook(h.pipelines, () => {});
     await h.startWorker({ pipelines });

@@ -2,7 +2,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createLocalBackend } from "@imagen/backend-local";
-import { createLogger, inputKey, newJobId, newQueuedJob, parseOptions, type Job, type OpName } from "@imagen/core";
+import {
+  createLogger,
+  inputKey,
+  newJobId,
+  newQueuedJob,
+  parseOptions,
+  type Job,
+  type OpName,
+  type OpOptions,
+} from "@imagen/core";
 import {
   createModelRegistry,
   createPipelines,
@@ -52,13 +61,16 @@ export async function createHarness(options: { slowUpscale?: boolean } = {}) {
       await worker.start();
       return worker;
     },
-    /** What the API does on submit: input stored, job recorded, message published. */
-    async submit(op: OpName, image: Buffer, rawOptions: unknown = {}): Promise<Job> {
+    /**
+     * What the API does on submit: input stored, job recorded, message published. `stored` puts
+     * options into the job exactly as given, unparsed (a job written by an older version).
+     */
+    async submit(op: OpName, image: Buffer, rawOptions: unknown = {}, stored?: Record<string, unknown>): Promise<Job> {
       const job = newQueuedJob(
         {
           id: newJobId(),
           op,
-          options: parseOptions(op, rawOptions),
+          options: (stored as OpOptions | undefined) ?? parseOptions(op, rawOptions),
           input: { width: 0, height: 0, format: "png", bytes: image.length },
         },
         new Date(),

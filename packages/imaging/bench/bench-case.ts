@@ -34,10 +34,14 @@ export interface CaseResult {
   outWidth: number;
   outHeight: number;
   reps: number;
+  /** Ids of the models the op ran (its defaults unless the plan's options pick others). */
+  models: string[];
   wallMs: number;
+  wallRangeMs: [number, number];
   timings: PipelineResult["timings"];
   peakRssMb: number;
   bareRunMs: number;
+  bareRangeMs: [number, number];
   runs: number;
 }
 
@@ -124,8 +128,10 @@ async function runCase(spec: BenchCase): Promise<CaseResult> {
 
   const { width, height } = await probeImage(input, { maxInputPixels: spec.limits.maxInputPixels });
   return {
-    ...{ width, height, outWidth: first.width, outHeight: first.height, reps: spec.reps },
-    ...{ wallMs: median(walls), timings, peakRssMb, bareRunMs: median(bare), runs: log.length },
+    ...{ width, height, outWidth: first.width, outHeight: first.height, reps: spec.reps, models: first.models },
+    ...{ wallMs: median(walls), wallRangeMs: [Math.min(...walls), Math.max(...walls)] as [number, number], timings },
+    ...{ peakRssMb, bareRunMs: median(bare), bareRangeMs: [Math.min(...bare), Math.max(...bare)] as [number, number] },
+    runs: log.length,
   };
 }
 

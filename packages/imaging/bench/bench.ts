@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every op at about 0.25, 1 and 4 MP on real photos with the default real models
- * (IMAGEN_MODEL_DIR, else ../shared/models). Each case runs in a child process (bench-case.ts) for
+ * (IMAGEN_MODEL_DIR, else the repo's models/). Each case runs in a child process (bench-case.ts) for
  * a clean peak RSS. Prints a table and writes bench-results/<date>.json. `--quick` skips 4 MP;
  * `--ops upscale,comic` picks ops.
  */
@@ -16,9 +16,9 @@ import type { OpName } from "@imagen/core";
 import { createModelRegistry, createPipelines, createSessionCache, loadManifest } from "@imagen/imaging";
 import type { BenchCase, CaseResult } from "./bench-case.js";
 
-// This file runs from bench/dist/; the repo root is four levels up, the shared photos beside it.
+// This file runs from bench/dist/; the repo root is four levels up, the package's photos two.
 const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
-const SHARED = path.resolve(REPO_ROOT, "../shared");
+const PHOTOS = fileURLToPath(new URL("../../test/images/", import.meta.url));
 // The service defaults (core config): 40 MP in, 8192² out.
 const LIMITS = { maxInputPixels: 40_000_000, maxOutputPixels: 8192 * 8192 };
 const SIZES_MP = [0.25, 1, 4];
@@ -27,13 +27,15 @@ interface OpPlan {
   op: OpName;
   photo: string;
   options: Record<string, unknown>;
+  /** Make the photo a dark one first (the low-light recipe of the enhance tests). */
+  darken?: boolean;
   /** Repetitions per size; the 4 MP ×4 upscale (~40 s a run on 2 cores) runs once. */
   reps: readonly number[];
 }
 
 const PLANS: readonly OpPlan[] = [
   { op: "upscale", photo: "coffee-600x400.png", options: { scale: 4 }, reps: [3, 2, 1] },
-  { op: "enhance", photo: "lowlight-night-bus-640x427.jpg", options: { strength: 1 }, reps: [5, 3, 2] },
+  { op: "enhance", photo: "coffee-600x400.png", options: {}, darken: true, reps: [5, 3, 2] },
   { op: "comic", photo: "cat-chelsea-451x300.png", options: {}, reps: [5, 3, 2] },
   {
     op: "background-removal",
@@ -47,25 +49,34 @@ const PLANS: readonly OpPlan[] = [
 const env = process.env;
 
 function modelDir(): string {
-  const dir = env["IMAGEN_MODEL_DIR"] ?? path.join(SHARED, "models");
+  const dir = env["IMAGEN_MODEL_DIR"] ?? path.join(REPO_ROOT, "models");
   if (!existsSync(dir)) {
     throw new Error(`No model dir: set IMAGEN_MODEL_DIR to a directory holding the catalogue's models (tried ${dir})`);
   }
   return path.resolve(dir);
 }
 
-/** The photo resized (lanczos3, aspect kept) to about `mp` megapixels, as a q90 jpeg. */
-async function makeInput(dir: string, photo: string, mp: number): Promise<string> {
-  const meta = await sharp(path.join(SHARED, "images", photo)).metadata();
+/**
+ * The photo resized (lanczos3, aspect kept) to about `mp` megapixels, as a q90 jpeg; with `darken`,
+ * underexposed as `255·(v/255·0.35)^1.6`.
+ */
+async function makeInput(dir: string, photo: string, mp: number, darken = false): Promise<string> {
+  const meta = await sharp(path.join(PHOTOS, photo)).metadata();
   const aspect = (meta.width ?? 1) / (meta.height ?? 1);
   const width = Math.round(Math.sqrt(mp * 1e6 * aspect));
   const height = Math.round(width / aspect);
-  const file = path.join(dir, `${path.parse(photo).name}-${width}x${height}.jpg`);
-  await sharp(path.join(SHARED, "images", photo))
+  const file = path.join(dir, `${path.parse(photo).name}${darken ? "-dark" : ""}-${width}x${height}.jpg`);
+  const resized = sharp(path.join(PHOTOS, photo))
     .removeAlpha()
-    .resize(width, height, { kernel: "lanczos3", fit: "fill" })
-    .jpeg({ quality: 90 })
-    .toFile(file);
+    .resize(width, height, { kernel: "lanczos3", fit: "fill" });
+  if (!darken) {
+    await resized.jpeg({ quality: 90 }).toFile(file);
+    return file;
+  }
+  const { data, info } = await resized.raw().toBuffer({ resolveWithObject: true });
+  const curve = Uint8Array.from({ length: 256 }, (_, v) => Math.round(255 * ((v / 255) * 0.35) ** 1.6));
+  for (let i = 0; i < data.length; i++) data[i] = curve[data[i]!]!;
+  await sharp(data, { raw: info }).jpeg({ quality: 90 }).toFile(file);
   return file;
 }
 
@@ -103,10 +114,11 @@ interface Row extends CaseResult {
 function table(rows: readonly Row[]): string {
   const head = [
     "op",
+    "models",
     "input",
     "output",
     "reps",
-    "wall ms",
+    "wall ms (min–max)",
     "decode",
     "pre",
     "infer",
@@ -114,19 +126,22 @@ function table(rows: readonly Row[]): string {
     "encode",
     "MP/s",
     "peak RSS MB",
-    "bare run ms",
+    "bare run ms (min–max)",
     "ratio",
   ];
+  const range = (median: number, [lo, hi]: readonly [number, number]): string =>
+    `${median.toFixed(0)} (${lo.toFixed(0)}–${hi.toFixed(0)})`;
   const body = rows.map((r) => [
     r.op,
+    r.models.join("+"),
     `${r.width}×${r.height}`,
     `${r.outWidth}×${r.outHeight}`,
     String(r.reps),
-    r.wallMs.toFixed(0),
+    range(r.wallMs, r.wallRangeMs),
     ...[r.timings.decodeMs, r.timings.preMs, r.timings.inferMs, r.timings.postMs, r.timings.encodeMs].map(String),
     ((r.width * r.height) / 1e6 / (r.wallMs / 1000)).toFixed(2),
     r.peakRssMb.toFixed(0),
-    r.bareRunMs.toFixed(0),
+    range(r.bareRunMs, r.bareRangeMs),
     (r.wallMs / r.bareRunMs).toFixed(2),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -139,7 +154,7 @@ async function runCases(dir: string, models: string, ops: readonly string[], qui
   for (const plan of PLANS.filter((p) => ops.includes(p.op))) {
     for (const [i, mp] of SIZES_MP.entries()) {
       if (quick && mp > 1) continue;
-      const inputPath = await makeInput(dir, plan.photo, mp);
+      const inputPath = await makeInput(dir, plan.photo, mp, plan.darken);
       const reps = plan.reps[i] ?? 1;
       const spec: BenchCase = { op: plan.op, options: plan.options, inputPath, modelDir: models, reps, limits: LIMITS };
       const result = await runChild(spec);
@@ -169,7 +184,9 @@ async function main(args: string[]): Promise<void> {
   try {
     const rows = await runCases(dir, models, ops, quick);
     const refusal = ops.includes("upscale") ? await showRefusal(dir, models) : "";
-    console.log(`\n${table(rows)}\n\nratio = end-to-end wall / bare session.run on the same tensors; load ${load()}`);
+    console.log(
+      `\n${table(rows)}\n\nmedians (min–max) over interleaved reps; ratio = median end-to-end wall / median bare session.run on the same tensors, same run; load ${load()}`,
+    );
     console.log(refusal);
     const outDir = path.resolve(env["INIT_CWD"] ?? process.cwd(), "bench-results");
     await mkdir(outDir, { recursive: true });

@@ -53,7 +53,14 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
             "application/json": { schema: JobFromUpload },
           },
         },
-        response: { 202: JobView, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse },
+        response: {
+          202: JobView,
+          400: ErrorResponse,
+          413: ErrorResponse,
+          415: ErrorResponse,
+          422: ErrorResponse,
+          503: ErrorResponse,
+        },
       },
       // readUpload and readStagedUpload check the body; this schema only documents it.
       validatorCompiler: () => () => true,

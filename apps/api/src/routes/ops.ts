@@ -1,20 +1,53 @@
-import { OP_DESCRIPTIONS, OP_NAMES, OP_OPTION_SCHEMAS } from "@imagen/core";
-import type { ModelRegistry } from "@imagen/imaging";
+import { OP_DESCRIPTIONS, OP_NAMES, OP_OPTION_SCHEMAS, parseOptions, type OpName } from "@imagen/core";
+import { choiceProblems, chooseModels, type ModelRegistry } from "@imagen/imaging";
 import type { FastifyInstance } from "fastify";
 
-/** `GET /v1/ops`: each op with its option schema (JSON Schema) and the models that can run it. */
-export async function opsRoutes(app: FastifyInstance, deps: { models: ModelRegistry }): Promise<void> {
-  const body = {
-    ops: OP_NAMES.map((name) => ({
+export interface OpsRoutesDeps {
+  models: ModelRegistry;
+  /** Whether this process runs the models (embedded worker): then it can tell whether each op can run. */
+  modelsAreLocal: boolean;
+}
+
+/**
+ * `GET /v1/ops`: each op with its option schema (JSON Schema), the models that can run it (what each
+ * is for, its licence, its role) and, where this process runs the models, whether the op can run
+ * now and why not. With separate workers `available` is `null`: their `/readyz` reports it.
+ */
+export async function opsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): Promise<void> {
+  const { models } = deps;
+  const describeOp = async (name: OpName) => {
+    const problems = deps.modelsAreLocal
+      ? await choiceProblems(models, chooseModels(models, name, parseOptions(name, {})))
+      : [];
+    return {
       name,
       description: OP_DESCRIPTIONS[name],
+      available: deps.modelsAreLocal ? problems.length === 0 : null,
+      ...(problems.length > 0 && { unavailableReason: problems.join("; ") }),
       options: OP_OPTION_SCHEMAS[name],
-      models: deps.models.list(name).map((m) => ({
-        id: m.id,
-        default: m.default,
-        licence: m.source.licence,
-      })),
-    })),
+      models: await Promise.all(
+        models.list(name).map(async (m) => {
+          const problem = deps.modelsAreLocal ? await models.problem(m.id) : null;
+          return {
+            id: m.id,
+            label: m.label,
+            default: m.default,
+            ...(m.role !== undefined && { role: m.role }),
+            ...(m.choice !== undefined && { selectedBy: { [m.choice.option]: m.choice.value } }),
+            licence: m.source.licence,
+            source: m.source.url,
+            available: deps.modelsAreLocal ? problem === null : null,
+            ...(problem !== null && { unavailableReason: problem }),
+          };
+        }),
+      ),
+    };
   };
-  app.get("/v1/ops", { schema: { summary: "The operations, their options and models" } }, async () => body);
+  app.get(
+    "/v1/ops",
+    { schema: { summary: "The operations, their options and models, and whether each can run" } },
+    async () => ({
+      ops: await Promise.all(OP_NAMES.map(describeOp)),
+    }),
+  );
 }

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
-import type { OpName, OpOptionsMap } from "@imagen/core";
+import { parseOptions, type OpName } from "@imagen/core";
 import {
   configureSharp,
   createModelRegistry,
@@ -102,7 +102,8 @@ async function runCase(spec: BenchCase): Promise<CaseResult> {
   const pipelines = createPipelines({ registry, sessions, limits: spec.limits });
   await pipelines.warmUp([spec.op]);
   const input = await readFile(spec.inputPath);
-  const options = spec.options as OpOptionsMap[typeof spec.op];
+  // As the API does: defaults filled in, so the bench runs what a client sending these options gets.
+  const options = parseOptions(spec.op, spec.options);
 
   // One run at the real size first: it warms the session for this shape and gives the job's peak
   // RSS before the recording below holds copies of every input tensor.

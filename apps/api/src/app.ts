@@ -8,6 +8,7 @@ import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { registerErrorHandler } from "./error-handler.js";
+import type { LocalRun } from "./local-run.js";
 import { createApiMetrics, registerHttpMetrics } from "./http-metrics.js";
 import { healthRoutes } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
@@ -21,10 +22,11 @@ export interface AppDeps {
   blobs: BlobStore;
   models: ModelRegistry;
   /**
-   * Whether this process runs the models itself (the embedded worker of `npm start`): then `/v1/ops`
-   * tells which ops can run and a job whose models are missing is refused with `OP_UNAVAILABLE`.
+   * Set where this process runs the models itself (the embedded worker of `npm start`, whose model
+   * registry is then `models`): `/v1/ops` tells which ops can run, and a job that could not run here
+   * is refused with `OP_UNAVAILABLE`.
    */
-  modelsAreLocal: boolean;
+  localRun: LocalRun | undefined;
   log: Logger;
   metricsRegistry: Registry;
   /** What keeps the service from being ready (backends, an embedded worker's models); empty when ready. */
@@ -86,7 +88,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     resultUrlTtlS: options.resultUrlTtlS,
   });
   await app.register(uploadRoutes, { blobs: deps.blobs, limits: options.limits, uploadUrlTtlS: options.uploadUrlTtlS });
-  await app.register(opsRoutes, { models: deps.models, modelsAreLocal: deps.modelsAreLocal });
+  await app.register(opsRoutes, { models: deps.models, localRun: deps.localRun });
   await app.register(healthRoutes, { problems: deps.readiness });
   await app.register(webRoutes);
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>

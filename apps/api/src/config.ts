@@ -1,6 +1,9 @@
 import { EnvReader, readServiceConfig, type ServiceConfig } from "@imagen/core";
 
-/** `models` is used only to list models in `GET /v1/ops` and to check `options.model`; the API runs none. */
+/**
+ * `models` lists the catalogue in `GET /v1/ops` and checks `options.model`; the API runs no model
+ * itself, except through the embedded worker of `npm start`, which also tells it what can run.
+ */
 export interface ApiConfig extends ServiceConfig {
   port: number;
   host: string;

@@ -17,11 +17,14 @@ const worker = workerConfig && (await assembleWorker(workerConfig, { backend, lo
 const app = await buildApp(
   {
     ...backend,
-    models: createModelRegistry({
-      manifest: await loadManifest(config.models.manifestPath),
-      modelDir: config.models.modelDir,
-    }),
-    modelsAreLocal: worker !== null,
+    // The embedded worker's registry knows its model source too, so what it could download counts as there.
+    models:
+      worker?.registry ??
+      createModelRegistry({
+        manifest: await loadManifest(config.models.manifestPath),
+        modelDir: config.models.modelDir,
+      }),
+    localRun: worker ?? undefined,
     log,
     metricsRegistry,
     readiness: async () => [...(await backendProblems(backend)), ...(worker?.problems() ?? [])],

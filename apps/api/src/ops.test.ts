@@ -47,12 +47,33 @@ describe("an op whose model cannot run", () => {
     const body = res.json<{ error: { code: string; message: string } }>();
     expect(body.error.code).toBe("OP_UNAVAILABLE");
     expect(body.error.message).toContain("enhance/tiny-denoise.onnx");
+    // The client learns which catalogue file, not where the server keeps it.
+    expect(body.error.message).not.toContain(h.modelDir);
     expect((await h.jobs.list({}, { limit: 10 })).jobs).toEqual([]);
     expect(await h.storedInputs()).toEqual([]);
 
     // The other ops still run.
     const up = await h.app.inject({ method: "POST", url: "/v1/jobs", body: multipart({ op: "upscale", file }) });
     expect(up.statusCode).toBe(202);
+  });
+
+  it("still gets the input's own 4xx first: no file is MISSING_FILE, not OP_UNAVAILABLE", async () => {
+    h = await createApiHarness();
+    await rm(path.join(h.modelDir, "enhance/tiny-denoise.onnx"));
+    const res = await h.app.inject({ method: "POST", url: "/v1/jobs", body: multipart({ op: "enhance" }) });
+    expect([res.statusCode, res.json<{ error: { code: string } }>().error.code]).toEqual([400, "MISSING_FILE"]);
+  });
+
+  it("is unavailable when the embedded worker does not run it, though its models are there", async () => {
+    h = await createApiHarness({
+      localRun: { opProblem: (op) => (op === "comic" ? "this server's worker does not run comic" : null) },
+    });
+    const comic = (await ops()).find((o) => o.name === "comic")!;
+    expect([comic.available, comic.unavailableReason]).toEqual([false, "this server's worker does not run comic"]);
+    const file = await patternImage({ width: 16, height: 16 });
+    const res = await h.app.inject({ method: "POST", url: "/v1/jobs", body: multipart({ op: "comic", file }) });
+    expect(res.statusCode).toBe(503);
+    expect(res.json<{ error: { message: string } }>().error.message).toContain("does not run comic");
   });
 
   it("is not judged by an API that does not run the models: available is null and jobs are queued for the workers", async () => {

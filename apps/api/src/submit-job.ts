@@ -17,7 +17,8 @@ import {
   type OpName,
   type OpOptions,
 } from "@imagen/core";
-import { choiceProblems, chooseModels, probeImage, type ModelRegistry } from "@imagen/imaging";
+import { probeImage, type ModelRegistry } from "@imagen/imaging";
+import { localRunProblems, type LocalRun } from "./local-run.js";
 import type { Upload } from "./read-upload.js";
 
 export interface SubmitDeps {
@@ -25,8 +26,8 @@ export interface SubmitDeps {
   queue: JobQueue;
   blobs: BlobStore;
   models: ModelRegistry;
-  /** Refuse jobs whose models this process cannot run (the embedded worker): `OP_UNAVAILABLE`. */
-  modelsAreLocal: boolean;
+  /** Set where this process runs the models (embedded worker): a job it could not run is refused, `OP_UNAVAILABLE`. */
+  localRun: LocalRun | undefined;
   limits: ImageLimits;
   log: Pick<Logger, "error">;
   now?: () => Date;
@@ -58,9 +59,9 @@ function parseOptionsField(op: OpName, raw: string | undefined, models: ModelReg
   return options;
 }
 
-/** `OP_UNAVAILABLE` naming the missing files when a model the job would run cannot be used here. */
-async function assertModelsAvailable(models: ModelRegistry, op: OpName, options: OpOptions): Promise<void> {
-  const problems = await choiceProblems(models, chooseModels(models, op, options));
+/** `OP_UNAVAILABLE` saying why, when this process could not run the job (checked after the input is). */
+async function assertRunnable(models: ModelRegistry, local: LocalRun, op: OpName, options: OpOptions): Promise<void> {
+  const problems = await localRunProblems(models, local, op, options);
   if (problems.length > 0) {
     throw new AppError("OP_UNAVAILABLE", `Op ${op} cannot run here: ${problems.join("; ")}`, {
       expose: true,
@@ -76,9 +77,9 @@ async function assertModelsAvailable(models: ModelRegistry, op: OpName, options:
 export async function submitJob(deps: SubmitDeps, upload: Upload): Promise<Job> {
   const op = parseOp(upload.op);
   const options = parseOptionsField(op, upload.options, deps.models);
-  if (deps.modelsAreLocal) await assertModelsAvailable(deps.models, op, options);
   if (!upload.file) throw new ValidationError('Expected an image in the form field "file"', { code: "MISSING_FILE" });
   const image = await probeImage(upload.file, { maxInputPixels: deps.limits.maxInputPixels });
+  if (deps.localRun) await assertRunnable(deps.models, deps.localRun, op, options);
   const out = expectedOutputSize(op, options, image);
   if (out.width * out.height > deps.limits.maxOutputPixels) {
     throw new AppError(

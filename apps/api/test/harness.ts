@@ -9,6 +9,7 @@ import { assembleWorker, loadWorkerConfig } from "@imagen/worker";
 import type { FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
 import { buildApp } from "../src/app.js";
+import type { LocalRun } from "../src/local-run.js";
 
 export const LIMITS: ImageLimits = { maxUploadBytes: 2_000_000, maxInputPixels: 1_000_000, maxOutputPixels: 4_000_000 };
 const QUEUE = { leaseMs: 2_000, pollIntervalMs: 20, maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50 };
@@ -18,7 +19,12 @@ const QUEUE = { leaseMs: 2_000, pollIntervalMs: 20, maxAttempts: 3, backoffBaseM
  * adds a worker on the same backend, assembled from config as `npm start` does.
  */
 export async function createApiHarness(
-  options: { limits?: Partial<ImageLimits>; readiness?: () => Promise<string[]>; modelsAreLocal?: boolean } = {},
+  options: {
+    limits?: Partial<ImageLimits>;
+    readiness?: () => Promise<string[]>;
+    modelsAreLocal?: boolean;
+    localRun?: LocalRun;
+  } = {},
 ) {
   const dir = await mkdtemp(path.join(tmpdir(), "imagen-api-"));
   const models = await writeTestModels(dir);
@@ -31,7 +37,8 @@ export async function createApiHarness(
     {
       ...backend,
       models: createModelRegistry({ manifest: await loadManifest(models.manifestPath), modelDir: models.modelDir }),
-      modelsAreLocal: options.modelsAreLocal ?? true,
+      // As with an embedded worker that runs every op, unless a test says the models are elsewhere.
+      localRun: (options.modelsAreLocal ?? true) ? (options.localRun ?? { opProblem: () => null }) : undefined,
       log,
       metricsRegistry,
       readiness: options.readiness ?? (async () => []),

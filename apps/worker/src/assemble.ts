@@ -6,6 +6,7 @@ import {
   createPipelines,
   createSessionCache,
   loadManifest,
+  type ModelRegistry,
 } from "@imagen/imaging";
 import type { Registry } from "prom-client";
 import type { WorkerConfig } from "./config.js";
@@ -20,7 +21,7 @@ import { createWorker, type Worker } from "./worker.js";
 export async function assembleWorker(
   config: WorkerConfig,
   shared: { backend: Backend; log: Logger; metricsRegistry: Registry },
-): Promise<Worker & { closeSessions(): Promise<void> }> {
+): Promise<Worker & { registry: ModelRegistry; closeSessions(): Promise<void> }> {
   const registry = createModelRegistry({
     manifest: await loadManifest(config.models.manifestPath),
     modelDir: config.models.modelDir,
@@ -46,7 +47,7 @@ export async function assembleWorker(
     },
     config,
   );
-  return { ...worker, closeSessions: () => sessions.close() };
+  return { ...worker, registry, closeSessions: () => sessions.close() };
 }
 
 // A gs:// model source talks to the same Cloud Storage as the blob store (an emulator in tests).

@@ -52,15 +52,30 @@ describe("worker", () => {
   });
 
   it("runs a job stored before today's options existed with today's defaults, and fails one whose options no longer validate", async () => {
-    await h.startWorker({ ops: ["enhance"] });
+    const seen: unknown[] = [];
+    const pipelines: Pipelines = {
+      ...h.pipelines,
+      run: (op, input, options, ctx) => {
+        seen.push(options);
+        return h.pipelines.run(op, input, options, ctx);
+      },
+    };
+    await h.startWorker({ ops: ["enhance"], pipelines });
     const image = await patternImage({ width: 32, height: 32 });
     // Stored by an older version: enhance had `strength` only, no `mode`.
     const old = await h.submit("enhance", image, {}, { strength: 0.5 });
     expect((await waitForStatus(h, old.id, "succeeded")).error).toBeNull();
+    expect(seen).toEqual([{ mode: "auto", strength: 0.5 }]);
     const broken = await h.submit("enhance", image, {}, { mode: "sparkle", strength: 1 });
     const failed = await waitForStatus(h, broken.id, "failed");
     expect(failed.error?.code).toBe("INVALID_OPTIONS");
     expect(failed.attempts).toBe(1);
+  });
+
+  it("says which ops it will not run: those it was not configured for", async () => {
+    const worker = await h.startWorker({ ops: ["upscale"] });
+    expect(worker.opProblem("upscale")).toBeNull();
+    expect(worker.opProblem("comic")).toMatch(/does not run comic.*IMAGEN_WORKER_OPS/);
   });
 
   it("fails a job with an undecodable image at once, without retrying", async () => {

@@ -25,9 +25,16 @@ export interface Worker {
   start(): Promise<void>;
   /** Readiness: empty when every configured op is being consumed; else what is wrong, per op. */
   problems(): string[];
+  /**
+   * Why this worker will not run jobs of `op`, in words for a client (details are in the log and
+   * `/readyz`), or null while it runs them or is still starting them.
+   */
+  opProblem(op: OpName): string | null;
   /** Stops pulling; in-flight jobs get `drainTimeoutMs`, then are released to the queue. */
   stop(): Promise<void>;
 }
+
+const STARTING = "starting";
 
 /** The consumer loop of every configured op, plus the dead-letter handling for each. */
 export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
@@ -35,7 +42,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   const onDeadLetter = createDeadLetterHandler(deps);
   const shutdown = new AbortController();
   const consumers: Consumer[] = [];
-  const problems = new Map<OpName, string>(options.ops.map((op) => [op, "starting"]));
+  const problems = new Map<OpName, string>(options.ops.map((op) => [op, STARTING]));
   let stopping = false;
 
   async function startOp(op: OpName): Promise<void> {
@@ -62,6 +69,11 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       for (const op of options.ops) await startOp(op);
     },
     problems: () => [...problems].map(([op, why]) => `${op}: ${why}`),
+    opProblem(op) {
+      if (!options.ops.includes(op)) return `this server's worker does not run ${op} (IMAGEN_WORKER_OPS)`;
+      const why = problems.get(op);
+      return why === undefined || why === STARTING ? null : `the models of ${op} could not be loaded at start-up`;
+    },
     async stop() {
       stopping = true;
       // Jobs still running at the deadline are aborted (they stop at the next tile and release

@@ -62,8 +62,8 @@ describe("createModelRegistry", () => {
     const registry = createModelRegistry({ manifest: fixture.manifest, modelDir: fixture.dir });
     expect(await registry.problem("tiny-up-x4")).toBeNull();
     const elsewhere = createModelRegistry({ manifest: fixture.manifest, modelDir: path.join(fixture.dir, "none") });
-    expect(await elsewhere.problem("tiny-up-x4")).toMatch(
-      /not found: expected the file .*none\/upscale\/tiny-up-x4\.onnx/,
+    expect(await elsewhere.problem("tiny-up-x4")).toBe(
+      "model tiny-up-x4 is missing: no upscale/tiny-up-x4.onnx in the model directory",
     );
     const withUrl = {
       models: fixture.manifest.models.map((m) => ({ ...m, download: "https://example.invalid/x.onnx" })),

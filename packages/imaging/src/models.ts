@@ -53,6 +53,11 @@ export const ModelContract = Type.Object({
       jagged: Type.Number({ minimum: 0, maximum: 10 }),
     }),
   ),
+  /**
+   * Pixels of edge replication around the image before the model sees it, cropped after: for models
+   * whose convolutions zero-pad, which would otherwise tint the image's outer rows (SCI).
+   */
+  borderPad: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
   /** Name of a second input, float32 [N,1,1,1], the noise level σ/255 to remove (FFDNet). */
   noiseInput: Type.Optional(Type.String({ minLength: 1 })),
 });
@@ -134,7 +139,8 @@ export interface ModelRegistry {
   resolve(id: string): Promise<string>;
   /**
    * Why the model cannot be used (file missing and nowhere to download it from, wrong checksum),
-   * or `null` when it can. Never downloads: a missing file with a download source counts as usable.
+   * in words for a client (the file relative to the model directory), or `null` when it can.
+   * Never downloads: a missing file with a download source counts as usable.
    */
   problem(id: string): Promise<string | null>;
   /** Problems with the default models of `ops`, helpers included (missing file, bad checksum); empty when all resolve. */
@@ -192,10 +198,12 @@ export function createModelRegistry(options: ModelRegistryOptions): ModelRegistr
     problem: async (id) => {
       const entry = get(id);
       const file = path.resolve(modelDir, entry.file);
-      if (!(await exists(file)) && (options.source ?? entry.download)) return null;
+      const present = await exists(file);
+      if (!present && (options.source ?? entry.download)) return null;
+      if (!present) return `model ${entry.id} is missing: no ${entry.file} in the model directory`;
       return resolve(id).then(
         () => null,
-        (err: unknown) => errorMessage(err),
+        () => `model ${entry.id} cannot be used: ${entry.file} does not match the catalogue's sha256`,
       );
     },
     check: async (ops) => {

@@ -1,11 +1,12 @@
 import { OP_DESCRIPTIONS, OP_NAMES, OP_OPTION_SCHEMAS, parseOptions, type OpName } from "@imagen/core";
-import { choiceProblems, chooseModels, type ModelRegistry } from "@imagen/imaging";
+import type { ModelRegistry } from "@imagen/imaging";
 import type { FastifyInstance } from "fastify";
+import { localRunProblems, type LocalRun } from "../local-run.js";
 
 export interface OpsRoutesDeps {
   models: ModelRegistry;
-  /** Whether this process runs the models (embedded worker): then it can tell whether each op can run. */
-  modelsAreLocal: boolean;
+  /** Set where this process runs the models (embedded worker): then it tells whether each op can run. */
+  localRun: LocalRun | undefined;
 }
 
 /**
@@ -14,20 +15,18 @@ export interface OpsRoutesDeps {
  * now and why not. With separate workers `available` is `null`: their `/readyz` reports it.
  */
 export async function opsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): Promise<void> {
-  const { models } = deps;
+  const { models, localRun } = deps;
   const describeOp = async (name: OpName) => {
-    const problems = deps.modelsAreLocal
-      ? await choiceProblems(models, chooseModels(models, name, parseOptions(name, {})))
-      : [];
+    const problems = localRun ? await localRunProblems(models, localRun, name, parseOptions(name, {})) : [];
     return {
       name,
       description: OP_DESCRIPTIONS[name],
-      available: deps.modelsAreLocal ? problems.length === 0 : null,
+      available: localRun ? problems.length === 0 : null,
       ...(problems.length > 0 && { unavailableReason: problems.join("; ") }),
       options: OP_OPTION_SCHEMAS[name],
       models: await Promise.all(
         models.list(name).map(async (m) => {
-          const problem = deps.modelsAreLocal ? await models.problem(m.id) : null;
+          const problem = localRun ? await models.problem(m.id) : null;
           return {
             id: m.id,
             label: m.label,
@@ -36,7 +35,7 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): Prom
             ...(m.choice !== undefined && { selectedBy: { [m.choice.option]: m.choice.value } }),
             licence: m.source.licence,
             source: m.source.url,
-            available: deps.modelsAreLocal ? problem === null : null,
+            available: localRun ? problem === null : null,
             ...(problem !== null && { unavailableReason: problem }),
           };
         }),

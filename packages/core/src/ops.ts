@@ -82,7 +82,7 @@ export const EnhanceOptions = Type.Object(
       maximum: 1,
       default: 1,
       description:
-        "How much of the brightening to apply, 0 (none) to 1 (all); in auto mode it scales the measured amount",
+        "How much of the correction to apply, 0 (none) to 1 (all): scales the brightening (in auto mode, the measured amount) and the estimated denoising; an explicit `denoise` is used as given",
     }),
     denoise: Type.Optional(
       Type.Number({

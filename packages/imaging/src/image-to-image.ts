@@ -129,11 +129,15 @@ async function runTiles(
   overrides: RunOptions,
   io: TileIo,
 ): Promise<void> {
-  const plan = planTiles(size.width, size.height, {
+  // Tiles are planned over the image grown by `borderPad` on every side; the windows' pixels outside
+  // the image repeat its edge (the fills clamp), so the model's own zero padding lies outside the kept cores.
+  const pad = contract.borderPad ?? 0;
+  const plan = planTiles(size.width + 2 * pad, size.height + 2 * pad, {
     tileSize: overrides.tileSize ?? contract.tileSize,
     overlap: overrides.tileOverlap ?? contract.tileOverlap,
     multiple: contract.multiple,
   });
+  const tiles = plan.tiles.flatMap((tile) => unpadTile(tile, pad, size));
   const { scale } = contract;
   const inputData = new Float32Array(3 * plan.windowWidth * plan.windowHeight);
   const feeds: Record<string, ort.Tensor> = {
@@ -142,7 +146,7 @@ async function runTiles(
   };
   const expected = [1, 3, plan.windowHeight * scale, plan.windowWidth * scale];
   let done = 0;
-  for (const tile of plan.tiles) {
+  for (const tile of tiles) {
     ctx.signal.throwIfAborted();
     let t = performance.now();
     io.fill(tile.window, inputData);
@@ -154,8 +158,27 @@ async function runTiles(
     output.dispose();
     addTime(ctx.times, "postMs", t);
     done += 1;
-    await ctx.onProgress(done / plan.tiles.length);
+    await ctx.onProgress(done / tiles.length);
   }
+}
+
+/**
+ * A tile planned on the image grown by `pad`, in the image's own coordinates: its window shifted
+ * (it may start before the image), its core cut to the image; none when the core is all padding.
+ */
+function unpadTile(tile: Tile, pad: number, size: { width: number; height: number }): Tile[] {
+  if (pad === 0) return [tile];
+  const x0 = Math.max(tile.core.x - pad, 0);
+  const y0 = Math.max(tile.core.y - pad, 0);
+  const x1 = Math.min(tile.core.x + tile.core.width - pad, size.width);
+  const y1 = Math.min(tile.core.y + tile.core.height - pad, size.height);
+  if (x1 <= x0 || y1 <= y0) return [];
+  return [
+    {
+      window: { ...tile.window, x: tile.window.x - pad, y: tile.window.y - pad },
+      core: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 },
+    },
+  ];
 }
 
 /** The `noiseInput` feed: σ (0..255 levels) in the model's range, as [1,1,1,1]; none for other models. */
@@ -249,16 +272,12 @@ function copyCoreFloat(
 export interface TransformPlan {
   /** Output size: the input's × the model's scale, or resized to it (×2 from a ×4 model). */
   target: { width: number; height: number };
-  /** Blend of input and model output, 0..1 (enhance); 1 keeps the model output. */
-  strength: number;
   tiles: TileOverrides | undefined;
-  /** σ in 0..255 levels for a model with a noise input (see {@link RunOptions.noise}). */
-  noise?: number;
 }
 
 /**
- * The image→image path: fit the input to the model (`maxSide`), run it in tiles, restore the size,
- * blend with the input by `strength`, resize to `target`, and resize the input's alpha alongside.
+ * The image→image path (upscale, comic): fit the input to the model (`maxSide`), run it in tiles,
+ * restore the size, resize to `target`, and resize the input's alpha alongside.
  */
 export async function transformImage(
   session: ort.InferenceSession,
@@ -269,13 +288,11 @@ export async function transformImage(
 ): Promise<RawImage> {
   const { target } = how;
   const fitted = await fitToModel(decoded, contract, how.tiles, ctx);
-  const run: RunOptions = how.noise === undefined ? { ...fitted.tiles } : { ...fitted.tiles, noise: how.noise };
-  let modelOut = await runImageToImage(session, contract, fitted.image, ctx, run);
+  let modelOut = await runImageToImage(session, contract, fitted.image, ctx, { ...fitted.tiles });
   const t = performance.now();
   const full = { width: decoded.width * contract.scale, height: decoded.height * contract.scale };
   modelOut = await resizeRaw(modelOut, full, 3);
-  const blended = blend(decoded, modelOut, how.strength);
-  const rgb = await resizeRaw(blended, target, 3);
+  const rgb = await resizeRaw(modelOut, target, 3);
   const alpha = decoded.alpha
     ? await resizeRaw({ rgb: decoded.alpha, width: decoded.width, height: decoded.height }, target, 1)
     : null;
@@ -304,17 +321,6 @@ export async function fitToModel(
   return { image: fitted, tiles: { tileSize: Math.ceil(maxSide / multiple) * multiple, tileOverlap: 0 } };
 }
 
-/** `input + strength·(output − input)`, per byte; strength 1 returns `output` as is. */
-function blend(input: RgbImage, output: RgbImage, strength: number): RgbImage {
-  if (strength >= 1) return output;
-  const rgb = Buffer.allocUnsafe(output.rgb.length);
-  for (let i = 0; i < rgb.length; i++) {
-    const a = input.rgb[i]!;
-    rgb[i] = Math.round(a + strength * (output.rgb[i]! - a));
-  }
-  return { ...output, rgb };
-}
-
 /** Resizes raw 8-bit pixels (1 or 3 channels) with lanczos3; a no-op when the size already fits. */
 export async function resizeRaw(
   image: RgbImage,
@@ -327,7 +333,7 @@ export async function resizeRaw(
     size.height,
     { kernel: "lanczos3", fit: "fill" },
   );
-  // sharp turns a resized 1-channel raw buffer into 3 channels; keep one (MODELS.md practical notes).
+  // sharp turns a resized 1-channel raw buffer into 3 channels: keep one.
   if (channels === 1) pipeline = pipeline.extractChannel(0);
   const rgb = await pipeline.raw().toBuffer();
   return { rgb, ...size };

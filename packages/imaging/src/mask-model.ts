@@ -24,7 +24,7 @@ export interface MaskInputPlan {
  * on four of the five photos that are not square, 0.80 instead of 0.94 on a tall rocket, and gained
  * on one, the cat). Otherwise the long side is resized to
  * `tileSize` (rounded down to the `multiple`), the short side in proportion, both padded up to the
- * multiple: aspect-preserving resizing segments better there (MODELS.md, measured on SINet).
+ * multiple: aspect-preserving resizing segments better there (measured on SINet).
  */
 export function planMaskInput(width: number, height: number, contract: ModelContract): MaskInputPlan {
   const { inputSize, multiple } = contract;

@@ -118,11 +118,7 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
           deps.tiles,
         );
       } else {
-        image = await transformImage(main.session, main.entry.contract, decoded, staged, {
-          target,
-          strength: 1,
-          tiles: deps.tiles,
-        });
+        image = await transformImage(main.session, main.entry.contract, decoded, staged, { target, tiles: deps.tiles });
         const { sharpen } = main.entry.contract;
         if (sharpen) {
           const t = performance.now();

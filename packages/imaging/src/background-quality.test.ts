@@ -246,7 +246,7 @@ describe("background removal on real photos against hand-made references", () =>
     expect(refined.softError).toBeLessThanOrEqual(resized.softError);
   });
 
-  it("handles a 2-megapixel photo at its full size in bounded time", async () => {
+  it("handles a 2-megapixel photo at its full size", async () => {
     const astronaut = photos[0]!;
     const big = await sharp(astronaut.bytes).resize(1448, 1448, { kernel: "lanczos3" }).png().toBuffer();
     const started = performance.now();

@@ -13,6 +13,7 @@ import {
 } from "./guided-filter.js";
 import { addTime, type RgbImage, type RunContext } from "./image-to-image.js";
 import type { LoadedModel } from "./sessions.js";
+import { unitToBytes } from "./tensor.js";
 import { predictMask } from "./mask-model.js";
 
 /** The stages of background removal after the first model pass; each can be turned off to measure it. */
@@ -232,10 +233,6 @@ function applyLevels(data: Buffer, [lo, hi]: readonly [number, number]): void {
   for (let i = 0; i < data.length; i++) data[i] = table[data[i]!]!;
 }
 
-function toBytes(plane: FloatPlane): Buffer {
-  return Buffer.from(Uint8Array.from(plane.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)));
-}
-
 async function resizeRgb(image: RgbImage, size: { width: number; height: number }): Promise<RgbImage> {
   if (image.width === size.width && image.height === size.height) return image;
   const rgb = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
@@ -293,7 +290,7 @@ export async function predictAlpha(
   const modelPx = work.width / whole.width;
   const guide = await resizeRgb(image, work);
   const radius = Math.max(1, Math.round(GUIDED_RADIUS_MODEL_PX * modelPx));
-  const alpha = settings.refine ? refineMask(mask, guide, image, radius) : toBytes(resizePlane(mask, image));
+  const alpha = settings.refine ? refineMask(mask, guide, image, radius) : unitToBytes(resizePlane(mask, image).data);
   applyLevels(alpha, ALPHA_LEVELS);
   const band = Math.max(1, Math.round(EDGE_BAND_MODEL_PX * modelPx));
   applyTrimap(alpha, image, mask, band);

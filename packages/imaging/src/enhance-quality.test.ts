@@ -1,8 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { performance } from "node:perf_hooks";
-import sharp from "sharp";
 import type { EnhanceOptions } from "@imagen/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -168,35 +166,4 @@ describe("enhance with the real models on real photos", () => {
     const sciAlone = await enhance(darkNoisy, { mode: "low-light", denoise: 0 });
     expect(meanAbsDiff(await enhance(darkNoisy, { denoise: 0 }), sciAlone)).toBe(0);
   });
-
-  it(
-    "logs how long enhance takes at about 0.25 MP and 1 MP",
-    async () => {
-      const small = withGaussianNoise(darkened(photo("coffee")), 10, 13);
-      const bigRaw = await sharp(await toPng(photo("coffee")))
-        .resize(1224, 816)
-        .png()
-        .toBuffer();
-      const big = withGaussianNoise(darkened(await rgbPixels(bigRaw)), 10, 13);
-      const timings: Record<string, unknown> = {};
-      for (const [label, image] of [
-        ["0.24MP", small],
-        ["1.0MP", big],
-      ] as const) {
-        for (const [variant, input] of [
-          ["normal (measure only)", photo("coffee")],
-          ["dark+noisy (denoise and brighten)", image],
-        ] as const) {
-          if (label === "1.0MP" && variant.startsWith("normal")) continue;
-          const png = await toPng(input);
-          const started = performance.now();
-          const result = await pipelines.run("enhance", png, { mode: "auto", strength: 1, format: "png" }, idle);
-          timings[`${label} ${variant}`] = { totalMs: Math.round(performance.now() - started), ...result.timings };
-        }
-      }
-      console.log("enhance timings (CPU)", JSON.stringify(timings));
-      expect(Object.keys(timings)).toHaveLength(3);
-    },
-    SLOW_MS,
-  );
 });

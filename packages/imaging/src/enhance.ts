@@ -13,6 +13,7 @@ import {
 } from "./image-to-image.js";
 import { estimateNoise, measureExposure, type ExposureMeasures, type NoiseEstimate } from "./photo-measures.js";
 import type { LoadedModel } from "./sessions.js";
+import { unitToBytes } from "./tensor.js";
 
 /** The models enhance runs: the low-light curve model and the denoiser. */
 export interface EnhanceModels {
@@ -132,7 +133,7 @@ export async function enhancePhoto(
   if (plan.sigma > 0) image = await denoise(models.denoiser, image, plan.sigma, stage(ctx, measured, denoised), tiles);
   if (plan.brighten > 0) image = await brighten(models.lowLight, image, plan.brighten, stage(ctx, denoised, 1), tiles);
   const t = performance.now();
-  const rgb = "rgb" in image ? Buffer.from(image.rgb) : toBytes(image);
+  const rgb = "rgb" in image ? Buffer.from(image.rgb) : unitToBytes(image.data);
   addTime(ctx.times, "postMs", t);
   return { rgb, alpha: decoded.alpha, width: decoded.width, height: decoded.height };
 }
@@ -229,12 +230,6 @@ function blendInto(out: FloatRgbImage, input: RgbImage | FloatRgbImage, weight: 
   } else {
     for (let i = 0; i < o.length; i++) o[i] = input.data[i]! + weight * (o[i]! - input.data[i]!);
   }
-}
-
-function toBytes(image: FloatRgbImage): Buffer {
-  const out = Buffer.allocUnsafe(image.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, image.data[i]!)) * 255);
-  return out;
 }
 
 const BIAS_LUT_SIZE = 4096;

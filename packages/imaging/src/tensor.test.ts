@@ -1,6 +1,6 @@
 import { patternPixels } from "@imagen/testing/images";
 import { describe, expect, it } from "vitest";
-import { hwcToNchw, imageToTensor, nchwToHwc, tensorToImage } from "./tensor.js";
+import { hwcToNchw, imageToTensor, nchwToHwc, tensorToImage, unitToBytes } from "./tensor.js";
 
 describe("tensor conversion", () => {
   it.each([[[0, 1]], [[0, 255]]] as const)("round-trips HWC uint8 through NCHW float32 in range %j", (range) => {
@@ -39,5 +39,12 @@ describe("tensor conversion", () => {
       [0, 1],
     );
     expect([...out]).toEqual([255, 0, 0]);
+  });
+});
+
+describe("unitToBytes", () => {
+  it("maps 0..1 to 0..255, rounding, and clamps what lies outside (NaN to 0)", () => {
+    const bytes = unitToBytes(Float32Array.from([0, 1, 0.5, 0.2, -0.3, 1.7, Number.NaN]));
+    expect([...bytes]).toEqual([0, 255, 128, 51, 0, 255, 0]);
   });
 });

@@ -102,3 +102,13 @@ function toByte(value: number, lo: number, hi: number, k: number): number {
   // NaN fails both comparisons above; map it to 0 rather than let it through.
   return Number.isNaN(v) ? 0 : Math.round((v - lo) * k);
 }
+
+/** Values in 0..1 as 8-bit levels, clamped (NaN → 0) and rounded. */
+export function unitToBytes(values: Float32Array): Buffer {
+  const out = Buffer.allocUnsafe(values.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = values[i]!;
+    out[i] = v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0;
+  }
+  return out;
+}

@@ -98,7 +98,7 @@ export const EnhanceOptions = Type.Object(
 );
 export type EnhanceOptions = Static<typeof EnhanceOptions>;
 
-export const COMIC_STYLES = ["ink", "mosaic", "candy", "udnie", "rain-princess", "pointilism"] as const;
+export const COMIC_STYLES = ["ink", "mosaic", "candy"] as const;
 export type ComicStyle = (typeof COMIC_STYLES)[number];
 
 export const ComicOptions = Type.Object(

@@ -1,5 +1,4 @@
-import { existsSync } from "node:fs";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { COMIC_STYLES, OP_NAMES, UPSCALE_QUALITIES } from "@imagen/core";
 import { sha256Hex } from "@imagen/testing/onnx";
@@ -103,14 +102,11 @@ describe("createModelRegistry", () => {
   });
 });
 
-/** Catalogue models the repo does not ship (users get them with models:fetch and IMAGEN_MODEL_SOURCE). */
-const NOT_SHIPPED = ["fast-neural-style-udnie", "fast-neural-style-rain-princess", "fast-neural-style-pointilism"];
-
-describe("the repo manifest against the models the repo ships", () => {
-  it("every shipped model resolves with a matching sha256 and size, and every op's defaults are shipped", async () => {
+describe("the repo manifest against the models in the clone", () => {
+  it("every catalogue model is in the clone with a matching sha256 and size, and every op's defaults resolve", async () => {
     const manifest = await loadManifest();
     const registry = createModelRegistry({ manifest, modelDir: REPO_MODELS_DIR });
-    for (const model of manifest.models.filter((m) => !NOT_SHIPPED.includes(m.id))) {
+    for (const model of manifest.models) {
       const file = await registry.resolve(model.id);
       expect((await stat(file)).size, model.id).toBe(model.bytes);
     }
@@ -125,15 +121,5 @@ describe("the repo manifest against the models the repo ships", () => {
       ...COMIC_STYLES.map((s) => `comic style=${s}`),
     ];
     expect([...choices].sort()).toEqual([...offered].sort());
-  });
-
-  it("the unshipped models are absent from models/ and listed in its README", async () => {
-    const readme = await readFile(path.join(REPO_MODELS_DIR, "README.md"), "utf8");
-    const manifest = await loadManifest();
-    for (const id of NOT_SHIPPED) {
-      const entry = manifest.models.find((m) => m.id === id)!;
-      expect(existsSync(path.join(REPO_MODELS_DIR, entry.file)), id).toBe(false);
-      expect(readme, id).toContain(id);
-    }
   });
 });

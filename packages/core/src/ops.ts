@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Type, type SchemaOptions, type Static, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { ValidationError } from "./errors.js";
 
@@ -9,13 +9,20 @@ export function isOpName(value: unknown): value is OpName {
   return typeof value === "string" && (OP_NAMES as readonly string[]).includes(value);
 }
 
+/** A schema accepting exactly one of `values` (a union of literals), with `options` on the union. */
+function oneOf<const T extends string>(values: readonly T[], options?: SchemaOptions) {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  );
+}
+
 export const OUTPUT_FORMATS = ["png", "jpeg", "webp", "avif"] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export const OutputFormatSchema = Type.Union(
-  OUTPUT_FORMATS.map((f) => Type.Literal(f)),
-  { description: "Output encoding; default png for alpha output, else the input's format" },
-);
+export const OutputFormatSchema = oneOf(OUTPUT_FORMATS, {
+  description: "Output encoding; default png for alpha output, else the input's format",
+});
 
 const ENCODER_QUALITY = Type.Integer({ minimum: 1, maximum: 100, description: "Encoder quality (jpeg, webp, avif)" });
 
@@ -46,13 +53,10 @@ export const UpscaleOptions = Type.Object(
     // (the number), so that neither contract breaks; the default model is the balanced one.
     quality: Type.Optional(
       Type.Union([
-        Type.Union(
-          UPSCALE_QUALITIES.map((q) => Type.Literal(q)),
-          {
-            description:
-              "fast (lightest, flatter texture), balanced (photos; the default), best (most detail, slowest); `model` overrides it",
-          },
-        ),
+        oneOf(UPSCALE_QUALITIES, {
+          description:
+            "fast (lightest, flatter texture), balanced (photos; the default), best (most detail, slowest); `model` overrides it",
+        }),
         ENCODER_QUALITY,
       ]),
     ),
@@ -69,14 +73,11 @@ export const MAX_DENOISE_SIGMA = 50;
 
 export const EnhanceOptions = Type.Object(
   {
-    mode: Type.Union(
-      ENHANCE_MODES.map((m) => Type.Literal(m)),
-      {
-        default: "auto",
-        description:
-          "auto: measures exposure and noise and corrects only what the photo needs; low-light: always brighten; denoise: only remove noise",
-      },
-    ),
+    mode: oneOf(ENHANCE_MODES, {
+      default: "auto",
+      description:
+        "auto: measures exposure and noise and corrects only what the photo needs; low-light: always brighten; denoise: only remove noise",
+    }),
     strength: Type.Number({
       minimum: 0,
       maximum: 1,
@@ -103,14 +104,11 @@ export type ComicStyle = (typeof COMIC_STYLES)[number];
 
 export const ComicOptions = Type.Object(
   {
-    style: Type.Union(
-      COMIC_STYLES.map((c) => Type.Literal(c)),
-      {
-        default: "ink",
-        description:
-          "ink: flat colours with ink outlines (the comic look); the others are painterly neural styles; `model` overrides it",
-      },
-    ),
+    style: oneOf(COMIC_STYLES, {
+      default: "ink",
+      description:
+        "ink: flat colours with ink outlines (the comic look); the others are painterly neural styles; `model` overrides it",
+    }),
     ...commonOptions,
   },
   { additionalProperties: false },
@@ -119,7 +117,7 @@ export type ComicOptions = Static<typeof ComicOptions>;
 
 export const BackgroundRemovalOptions = Type.Object(
   {
-    output: Type.Union([Type.Literal("cutout"), Type.Literal("mask"), Type.Literal("color")], {
+    output: oneOf(["cutout", "mask", "color"], {
       default: "cutout",
       description: "cutout: RGBA; mask: greyscale mask; color: composited on `background`",
     }),

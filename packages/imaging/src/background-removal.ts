@@ -11,7 +11,7 @@ import {
   resizePlane,
   type FloatPlane,
 } from "./guided-filter.js";
-import { addTime, type RgbImage, type RunContext } from "./image-to-image.js";
+import { addTime, resizeRaw, type RgbImage, type RunContext } from "./image-to-image.js";
 import type { LoadedModel } from "./sessions.js";
 import { unitToBytes } from "./tensor.js";
 import { predictMask } from "./mask-model.js";
@@ -233,15 +233,6 @@ function applyLevels(data: Buffer, [lo, hi]: readonly [number, number]): void {
   for (let i = 0; i < data.length; i++) data[i] = table[data[i]!]!;
 }
 
-async function resizeRgb(image: RgbImage, size: { width: number; height: number }): Promise<RgbImage> {
-  if (image.width === size.width && image.height === size.height) return image;
-  const rgb = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(size.width, size.height, { kernel: "cubic", fit: "fill" })
-    .raw()
-    .toBuffer();
-  return { rgb, width: size.width, height: size.height };
-}
-
 /** The subject's full-size alpha and what its edge colours are estimated from. */
 export interface SubjectAlpha {
   /** 0..255, the image's size. */
@@ -288,7 +279,7 @@ export async function predictAlpha(
   t = performance.now();
   // Work pixels per pixel of the full-frame model mask: the unit of the radius and the band.
   const modelPx = work.width / whole.width;
-  const guide = await resizeRgb(image, work);
+  const guide = await resizeRaw(image, work, 3, "cubic");
   const radius = Math.max(1, Math.round(GUIDED_RADIUS_MODEL_PX * modelPx));
   const alpha = settings.refine ? refineMask(mask, guide, image, radius) : unitToBytes(resizePlane(mask, image).data);
   applyLevels(alpha, ALPHA_LEVELS);

@@ -108,7 +108,9 @@ export async function runImageToImageFloat(
   };
   await runTiles(session, contract, image, ctx, overrides, {
     fill: (window, dst) =>
-      "rgb" in image ? hwcToNchw(image.rgb, image, window, dst, range) : floatHwcToNchw(image, window, dst, range),
+      "rgb" in image
+        ? hwcToNchw(image.rgb, image, window, dst, range)
+        : hwcToNchw(image.data, image, window, dst, range, 1),
     keep: (data, tile) => copyCoreFloat(data, tile, scale, out, range),
   });
   return out;
@@ -223,24 +225,6 @@ function copyCore(data: Float32Array, tile: Tile, scale: number, out: RgbImage, 
   nchwToHwc(data, windowSize, region, out.rgb, out, at, range);
 }
 
-/** Float HWC 0..1 window → NCHW in `range`; pixels outside the image repeat the nearest edge. */
-function floatHwcToNchw(image: FloatRgbImage, window: Rect, dst: Float32Array, range: ModelContract["range"]): void {
-  const plane = window.width * window.height;
-  const [lo, hi] = range;
-  const k = hi - lo;
-  for (let ty = 0; ty < window.height; ty++) {
-    const sy = Math.min(Math.max(window.y + ty, 0), image.height - 1);
-    for (let tx = 0; tx < window.width; tx++) {
-      const sx = Math.min(Math.max(window.x + tx, 0), image.width - 1);
-      const s = (sy * image.width + sx) * 3;
-      const d = ty * window.width + tx;
-      dst[d] = lo + image.data[s]! * k;
-      dst[plane + d] = lo + image.data[s + 1]! * k;
-      dst[2 * plane + d] = lo + image.data[s + 2]! * k;
-    }
-  }
-}
-
 /** The float counterpart of {@link copyCore}: maps `range` back to 0..1 and clamps (NaN → 0). */
 function copyCoreFloat(
   data: Float32Array,
@@ -321,17 +305,18 @@ export async function fitToModel(
   return { image: fitted, tiles: { tileSize: Math.ceil(maxSide / multiple) * multiple, tileOverlap: 0 } };
 }
 
-/** Resizes raw 8-bit pixels (1 or 3 channels) with lanczos3; a no-op when the size already fits. */
+/** Resizes raw 8-bit pixels (1 or 3 channels), lanczos3 unless told; a no-op when the size already fits. */
 export async function resizeRaw(
   image: RgbImage,
   size: { width: number; height: number },
   channels: 1 | 3,
+  kernel: "lanczos3" | "cubic" = "lanczos3",
 ): Promise<RgbImage> {
   if (image.width === size.width && image.height === size.height) return image;
   let pipeline = sharp(image.rgb, { raw: { width: image.width, height: image.height, channels } }).resize(
     size.width,
     size.height,
-    { kernel: "lanczos3", fit: "fill" },
+    { kernel, fit: "fill" },
   );
   // sharp turns a resized 1-channel raw buffer into 3 channels: keep one.
   if (channels === 1) pipeline = pipeline.extractChannel(0);

@@ -10,23 +10,24 @@ export interface Rect {
 }
 
 /**
- * Copies the `window` of an HWC 3-channel uint8 image into `dst` as NCHW float32 (N = 1) mapped to
- * `range`. Pixels of the window outside the image repeat the nearest edge pixel, which is how tiles
+ * Copies the `window` of an HWC 3-channel image (uint8 0..255, or float 0..`sourceMax`) into `dst`
+ * as NCHW float32 (N = 1) mapped to `range`. Pixels of the window outside the image repeat the nearest edge pixel, which is how tiles
  * are padded at the borders and up to a model's size multiple. `dst` must hold 3·w·h values; it is
  * written in place so one buffer serves every tile.
  */
 export function hwcToNchw(
-  src: Uint8Array,
+  src: Uint8Array | Float32Array,
   image: { width: number; height: number },
   window: Rect,
   dst: Float32Array,
   range: ValueRange,
+  sourceMax = 255,
 ): void {
   const plane = window.width * window.height;
   if (dst.length < plane * 3)
     throw new RangeError(`Expected a tensor buffer of ${plane * 3} values but received ${dst.length}`);
   const [lo, hi] = range;
-  const k = (hi - lo) / 255;
+  const k = (hi - lo) / sourceMax;
   for (let ty = 0; ty < window.height; ty++) {
     const sy = clampIndex(window.y + ty, image.height);
     const rowOut = ty * window.width;

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
-export type JobOutcome = "succeeded" | "failed" | "canceled" | "retried" | "released" | "dead-lettered";
+export type JobOutcome = "succeeded" | "failed" | "canceled" | "superseded" | "retried" | "released" | "dead-lettered";
 
 export interface WorkerMetrics {
   jobsTotal: Counter<"op" | "outcome">;

@@ -9,11 +9,14 @@ import {
   type BlobStore,
   type Delivery,
   type Job,
+  type JobExpectation,
+  type JobPatch,
   type JobStore,
   type Logger,
   type OpOptions,
 } from "@imagen/core";
 import type { Pipelines, PipelineResult } from "@imagen/imaging";
+import { jobLost, lostOutcome } from "./lost-job.js";
 import type { JobOutcome, WorkerMetrics } from "./metrics.js";
 import { createProgressReporter } from "./progress-reporter.js";
 
@@ -29,8 +32,11 @@ export interface JobProcessorDeps {
 
 /**
  * Handles one delivery of a job message; resolving acks it, throwing hands it back for a retry.
- * Idempotent: a finished job is skipped, the claim is a compare-and-set, the output key is fixed.
- * `shutdown` aborts when the process is stopping: the job is released for another worker.
+ * Idempotent: a finished job is skipped, and the claim is a compare-and-set that records the
+ * delivery's attempt. A redelivery may take over a job running under an older attempt (its worker
+ * died or lost its lease); from then on every write of the older run is refused, since each one
+ * expects the job running under that run's attempt, and the older run writes only its own output
+ * key. `shutdown` aborts when the process is stopping: the job is released for another worker.
  */
 export function createJobProcessor(deps: JobProcessorDeps) {
   const now = deps.now ?? (() => new Date());
@@ -39,14 +45,15 @@ export function createJobProcessor(deps: JobProcessorDeps) {
     const log = deps.log.child({ jobId: delivery.jobId, attempt: delivery.attempt });
     const job = await claim(delivery, log);
     if (!job) return;
+    const held = heldBy(job.attempts);
     const startedAt = performance.now();
     const cancel = new AbortController();
     let outcome: JobOutcome = "succeeded";
     deps.metrics.inFlight.inc({ op: job.op });
     try {
-      await run(job, cancel, AbortSignal.any([cancel.signal, shutdown]), log);
+      await run(job, held, cancel, AbortSignal.any([cancel.signal, shutdown]), log);
     } catch (err) {
-      outcome = await settleFailure(job, err, { cancel, shutdown, log, attempt: delivery.attempt });
+      outcome = await settleFailure(job, err, { held, cancel, shutdown, log });
       if (outcome === "retried" || outcome === "released") throw err;
     } finally {
       const seconds = (performance.now() - startedAt) / 1000;
@@ -57,28 +64,44 @@ export function createJobProcessor(deps: JobProcessorDeps) {
     }
   };
 
-  /** Moves the job to running for this attempt, or returns null when there is nothing to do. */
+  /**
+   * Moves the job to running under this attempt, from queued or from running under an older
+   * attempt; returns null when there is nothing to do, or when this or a newer attempt holds it.
+   */
   async function claim(delivery: Delivery, log: Logger): Promise<Job | null> {
     const job = await deps.jobs.get(delivery.jobId);
     if (!job || isFinished(job.status)) {
       log.info({ status: job?.status ?? "missing" }, "message for a job that will not run; acking");
       return null;
     }
-    const claimed = await deps.jobs.update(job.id, ["queued", "running"], {
+    const claimed = await deps.jobs.update(job.id, ["queued", { status: "running", attemptsBelow: delivery.attempt }], {
       status: "running",
       attempts: delivery.attempt,
       startedAt: now().toISOString(),
       progress: 0,
     });
-    return claimed.ok ? claimed.job : null;
+    if (claimed.ok) return claimed.job;
+    const current = claimed.reason === "conflict" ? claimed.current : null;
+    log.info(
+      { status: current?.status ?? "missing", heldByAttempt: current?.attempts ?? null },
+      "job is not claimable by this attempt; acking",
+    );
+    return null;
   }
 
-  async function run(job: Job, cancel: AbortController, signal: AbortSignal, log: Logger): Promise<void> {
+  async function run(
+    job: Job,
+    held: JobExpectation,
+    cancel: AbortController,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<void> {
     const input = await deps.blobs.get(inputKey(job.id));
     if (!input) throw new PermanentJobError("PROCESSING_FAILED", "The input image of this job is missing");
     const onProgress = createProgressReporter({
       jobs: deps.jobs,
       jobId: job.id,
+      attempt: job.attempts,
       intervalMs: deps.progressIntervalMs,
       cancel,
       log,
@@ -89,9 +112,9 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       onProgress,
     });
     signal.throwIfAborted();
-    const key = outputKey(job.id, result.format);
+    const key = outputKey(job.id, job.attempts, result.format);
     await deps.blobs.put(key, result.data, { contentType: result.contentType });
-    const finished = await deps.jobs.update(job.id, "running", {
+    const finished = await deps.jobs.update(job.id, held, {
       status: "succeeded",
       progress: 1,
       error: null,
@@ -100,9 +123,10 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       finishedAt: now().toISOString(),
     });
     if (!finished.ok) {
-      // Canceled while the result was being written: a canceled job keeps no output.
+      // Canceled, or taken over by a newer attempt, while the result was being written: the key is
+      // this attempt's own, so deleting it cannot touch the output the job names.
       await deps.blobs.delete(key);
-      cancel.abort(new Error("job is no longer running"));
+      cancel.abort(jobLost(finished, job.attempts));
       signal.throwIfAborted();
     }
     recordStages(job, result);
@@ -114,29 +138,36 @@ export function createJobProcessor(deps: JobProcessorDeps) {
     }
   }
 
-  /** Records why the attempt ended and returns the outcome; the caller rethrows retried/released. */
+  /**
+   * Records why the attempt ended and returns the outcome; the caller rethrows retried/released.
+   * A write refused because the job left this attempt means the message is no longer this run's
+   * to hand back: the outcome says how the job was lost, and the message is acked.
+   */
   async function settleFailure(
     job: Job,
     err: unknown,
-    ctx: { cancel: AbortController; shutdown: AbortSignal; log: Logger; attempt: number },
+    ctx: { held: JobExpectation; cancel: AbortController; shutdown: AbortSignal; log: Logger },
   ): Promise<JobOutcome> {
-    if (ctx.cancel.signal.aborted) return "canceled";
-    if (ctx.shutdown.aborted) {
-      await deps.jobs.update(job.id, "running", { status: "queued", progress: 0 });
-      return "released";
-    }
-    const error = isPermanentJobError(err)
-      ? { code: err.code, message: err.message }
-      : { code: "PROCESSING_FAILED", message: "Processing failed; the job will be retried" };
+    if (ctx.cancel.signal.aborted) return lostOutcome(ctx.cancel.signal.reason);
+    const settle = async (patch: JobPatch, outcome: JobOutcome): Promise<JobOutcome> => {
+      const result = await deps.jobs.update(job.id, ctx.held, patch);
+      return result.ok ? outcome : lostOutcome(jobLost(result, job.attempts));
+    };
+    if (ctx.shutdown.aborted) return settle({ status: "queued", progress: 0 }, "released");
     if (isPermanentJobError(err)) {
       ctx.log.warn({ err }, "job failed permanently");
-      await deps.jobs.update(job.id, "running", { status: "failed", error, finishedAt: now().toISOString() });
-      return "failed";
+      const error = { code: err.code, message: err.message };
+      return settle({ status: "failed", error, finishedAt: now().toISOString() }, "failed");
     }
     ctx.log.warn({ err }, "job attempt failed; handing it back for a retry");
-    await deps.jobs.update(job.id, "running", { status: "queued", error, progress: 0 });
-    return "retried";
+    const error = { code: "PROCESSING_FAILED", message: "Processing failed; the job will be retried" };
+    return settle({ status: "queued", error, progress: 0 }, "retried");
   }
+}
+
+/** What every write of a run expects: the job still running under the attempt that claimed it. */
+function heldBy(attempt: number): JobExpectation {
+  return { status: "running", attempts: attempt };
 }
 
 export type JobProcessor = ReturnType<typeof createJobProcessor>;

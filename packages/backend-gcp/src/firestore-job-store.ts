@@ -1,7 +1,7 @@
 import { FieldPath, Firestore, Timestamp } from "@google-cloud/firestore";
 import type { CollectionReference, DocumentData, DocumentReference, Query } from "@google-cloud/firestore";
-import { ConflictError, decodeJobCursor, encodeJobCursor, ValidationError } from "@imagen/core";
-import type { Job, JobFilter, JobPage, JobPatch, JobStatus, JobStore, UpdateResult } from "@imagen/core";
+import { ConflictError, decodeJobCursor, encodeJobCursor, matchesExpected, ValidationError } from "@imagen/core";
+import type { Job, JobExpected, JobFilter, JobPage, JobPatch, JobStore, UpdateResult } from "@imagen/core";
 import { GrpcStatus, hasCode } from "./grpc-errors.js";
 
 export interface FirestoreJobStoreOptions {
@@ -77,8 +77,7 @@ export function createFirestoreJobStore(options: FirestoreJobStoreOptions): JobS
     async update(id, expected, patch) {
       const ref = docRef(collection, id);
       if (!ref) return { ok: false, reason: "not-found" };
-      const statuses = typeof expected === "string" ? [expected] : expected;
-      return compareAndSet(ref, statuses, patch, () => now().toISOString());
+      return compareAndSet(ref, expected, patch, () => now().toISOString());
     },
     async delete(id) {
       await docRef(collection, id)?.delete();
@@ -101,7 +100,7 @@ function docRef(collection: CollectionReference, id: string): DocumentReference 
 
 async function compareAndSet(
   ref: DocumentReference,
-  expected: readonly JobStatus[],
+  expected: JobExpected,
   patch: JobPatch,
   stamp: () => string,
 ): Promise<UpdateResult> {
@@ -110,7 +109,8 @@ async function compareAndSet(
     const data = snapshot.data();
     if (data === undefined || snapshot.updateTime === undefined) return { ok: false, reason: "not-found" };
     const current = toJob(data);
-    if (!expected.includes(current.status)) return { ok: false, reason: "conflict", current };
+    // Checked on the snapshot the write is preconditioned on, so status and attempts hold at the write.
+    if (!matchesExpected(current, expected)) return { ok: false, reason: "conflict", current };
     const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
     const fields = { ...defined, updatedAt: stamp() };
     try {

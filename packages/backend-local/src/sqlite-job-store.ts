@@ -1,5 +1,5 @@
-import { ConflictError, decodeJobCursor, encodeJobCursor, ValidationError } from "@imagen/core";
-import type { Job, JobFilter, JobPage, JobPatch, JobStatus, JobStore, UpdateResult } from "@imagen/core";
+import { ConflictError, decodeJobCursor, encodeJobCursor, matchesExpected, ValidationError } from "@imagen/core";
+import type { Job, JobExpected, JobFilter, JobPage, JobPatch, JobStore, UpdateResult } from "@imagen/core";
 import { closeSqliteDatabase, isSqliteError, openSqliteDatabase, type SqliteDatabase } from "./sqlite-database.js";
 
 export interface SqliteJobStoreOptions {
@@ -38,11 +38,11 @@ export function createSqliteJobStore(options: SqliteJobStoreOptions): JobStore {
   const select = db.prepare<[string], JobRow>("SELECT job FROM jobs WHERE id = ?");
   const replace = db.prepare<[string, string, string]>("UPDATE jobs SET status = ?, job = ? WHERE id = ?");
   const remove = db.prepare<[string]>("DELETE FROM jobs WHERE id = ?");
-  const compareAndSet = db.transaction((id: string, expected: readonly JobStatus[], patch: JobPatch): UpdateResult => {
+  const compareAndSet = db.transaction((id: string, expected: JobExpected, patch: JobPatch): UpdateResult => {
     const row = select.get(id);
     if (!row) return { ok: false, reason: "not-found" };
     const current = parseJob(row);
-    if (!expected.includes(current.status)) return { ok: false, reason: "conflict", current };
+    if (!matchesExpected(current, expected)) return { ok: false, reason: "conflict", current };
     const job = applyPatch(current, patch, new Date());
     replace.run(job.status, JSON.stringify(job), id);
     return { ok: true, job };
@@ -67,8 +67,7 @@ export function createSqliteJobStore(options: SqliteJobStoreOptions): JobStore {
       return listJobs(db, filter, page);
     },
     async update(id, expected, patch) {
-      const statuses = typeof expected === "string" ? [expected] : expected;
-      return compareAndSet.immediate(id, statuses, patch);
+      return compareAndSet.immediate(id, expected, patch);
     },
     async delete(id) {
       remove.run(id);

@@ -10,6 +10,7 @@ export * from "./config.js";
 export * from "./shutdown.js";
 export * from "./streams.js";
 export type * from "./ports/job-store.js";
+export { matchesExpected } from "./ports/job-store.js";
 export type * from "./ports/job-queue.js";
 export type * from "./ports/blob-store.js";
 export { assertSafeKey } from "./ports/blob-store.js";

@@ -31,8 +31,9 @@ describe("job state machine", () => {
     expect(job.createdAt).toBe("2026-01-01T00:00:00.000Z");
   });
 
-  it("derives blob keys from the job id so a re-run overwrites", () => {
+  it("derives the input key from the job id, and one output key per attempt", () => {
     expect(inputKey("abc")).toBe("inputs/abc");
-    expect(outputKey("abc", "png")).toBe("outputs/abc.png");
+    expect(outputKey("abc", 1, "png")).toBe("outputs/abc/1.png");
+    expect(outputKey("abc", 2, "png")).not.toBe(outputKey("abc", 1, "png"));
   });
 });

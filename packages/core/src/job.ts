@@ -93,8 +93,12 @@ export function inputKey(jobId: string): string {
   return `inputs/${jobId}`;
 }
 
-export function outputKey(jobId: string, format: string): string {
-  return `outputs/${jobId}.${format}`;
+/**
+ * One key per attempt: a stale run that lost its job to a newer attempt writes and deletes only its
+ * own blob, never the one the job names. Readers take the key from `job.output.key`.
+ */
+export function outputKey(jobId: string, attempt: number, format: string): string {
+  return `outputs/${jobId}/${attempt}.${format}`;
 }
 
 export function newQueuedJob(fields: Pick<Job, "id" | "op" | "options" | "input">, now: Date): Job {

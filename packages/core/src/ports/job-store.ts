@@ -13,15 +13,47 @@ export interface JobPage {
   nextCursor: string | null;
 }
 
+/**
+ * A stored state an update may apply to: its status and, optionally, a condition on `attempts`.
+ * Workers use it to tie every write of a run to the attempt that claimed the job.
+ */
+export interface JobExpectation {
+  status: JobStatus;
+  /** Only while the stored `attempts` equals this: the run of this attempt still holds the job. */
+  attempts?: number;
+  /** Only while the stored `attempts` is below this: a newer attempt may take over an older one. */
+  attemptsBelow?: number;
+}
+
+/** What `update` compares against: a status, or a list of statuses and expectations, any of which may match. */
+export type JobExpected = JobStatus | JobExpectation | readonly (JobStatus | JobExpectation)[];
+
+/** Whether `job` is in a state that `expected` allows; the one definition every store applies. */
+export function matchesExpected(job: Pick<Job, "status" | "attempts">, expected: JobExpected): boolean {
+  const options: readonly (JobStatus | JobExpectation)[] = isList(expected) ? expected : [expected];
+  return options.some((option) => matchesOne(job, typeof option === "string" ? { status: option } : option));
+}
+
+function isList(expected: JobExpected): expected is readonly (JobStatus | JobExpectation)[] {
+  return Array.isArray(expected);
+}
+
+function matchesOne(job: Pick<Job, "status" | "attempts">, expectation: JobExpectation): boolean {
+  if (job.status !== expectation.status) return false;
+  if (expectation.attempts !== undefined && job.attempts !== expectation.attempts) return false;
+  return expectation.attemptsBelow === undefined || job.attempts < expectation.attemptsBelow;
+}
+
 export type UpdateResult =
   | { ok: true; job: Job }
-  /** The job exists but its status was not one of the expected ones; `current` is what is stored. */
+  /** The job exists but is not in an expected state (status or attempts); `current` is what is stored. */
   | { ok: false; reason: "conflict"; current: Job }
   | { ok: false; reason: "not-found" };
 
 /**
- * Where jobs live. Every status change goes through `update`, a compare-and-set on the status, so
- * duplicate deliveries and racing workers cannot overwrite each other.
+ * Where jobs live. Every status change goes through `update`, a compare-and-set on the status (and,
+ * for a worker's run, on the attempt that claimed the job), so duplicate deliveries and racing
+ * workers cannot overwrite each other.
  */
 export interface JobStore {
   /** Stores a new job. Throws `ConflictError` when the id exists. */
@@ -37,10 +69,11 @@ export interface JobStore {
   list(filter: JobFilter, page: { limit: number; cursor?: string }): Promise<JobPage>;
 
   /**
-   * Applies `patch` only if the stored status is one of `expected`; sets `updatedAt`. Does not check
+   * Applies `patch` only if the stored job matches `expected` (see `matchesExpected`), atomically:
+   * of several racing updates that expect the same state, one wins. Sets `updatedAt`. Does not check
    * that the status change is legal: callers use `canTransition`.
    */
-  update(id: string, expected: JobStatus | readonly JobStatus[], patch: JobPatch): Promise<UpdateResult>;
+  update(id: string, expected: JobExpected, patch: JobPatch): Promise<UpdateResult>;
 
   /** Removes a job; a missing id is not an error. */
   delete(id: string): Promise<void>;

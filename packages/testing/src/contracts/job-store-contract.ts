@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { isAppError, newQueuedJob } from "@imagen/core";
-import type { Job, JobFilter, JobStore, OpName } from "@imagen/core";
+import type { Job, JobExpected, JobFilter, JobStore, OpName } from "@imagen/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { rejectionOf } from "./async-helpers.js";
 
@@ -26,6 +26,11 @@ function makeJob(overrides: { op?: OpName; createdAtMs?: number; id?: string } =
     },
     createdAt,
   );
+}
+
+/** What a worker's claim expects: a queued job, or one running under an older attempt. */
+function claimable(attempt: number): JobExpected {
+  return ["queued", { status: "running", attemptsBelow: attempt }];
 }
 
 /** Newest first by `createdAt`, then by id, both descending (the order every store must use). */
@@ -130,6 +135,60 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       expect(winners).toHaveLength(1);
       const losers = results.filter((result) => !result.ok);
       for (const loser of losers) expect(loser).toMatchObject({ reason: "conflict", current: { status: "running" } });
+      expect(await store.get(job.id)).toEqual(winners[0]?.ok ? winners[0].job : undefined);
+    });
+
+    it("applies an update expecting an attempt only while the stored attempts equal it", async () => {
+      const job = makeJob();
+      await store.create(job);
+      await store.update(job.id, "queued", { status: "running", attempts: 1 });
+      expect(await store.update(job.id, { status: "running", attempts: 2 }, { progress: 0.5 })).toMatchObject({
+        ok: false,
+        reason: "conflict",
+        current: { status: "running", attempts: 1, progress: 0 },
+      });
+      expect(await store.update(job.id, { status: "queued", attempts: 1 }, { progress: 0.5 })).toMatchObject({
+        ok: false,
+        reason: "conflict",
+      });
+      expect(await store.update(job.id, { status: "running", attempts: 1 }, { progress: 0.5 })).toMatchObject({
+        ok: true,
+        job: { status: "running", attempts: 1, progress: 0.5 },
+      });
+    });
+
+    it("lets a newer attempt claim a job running under an older one, and refuses the older run's writes after", async () => {
+      const job = makeJob();
+      await store.create(job);
+      expect(await store.update(job.id, claimable(1), { status: "running", attempts: 1 })).toMatchObject({ ok: true });
+      expect(await store.update(job.id, claimable(1), { status: "running", attempts: 1 })).toMatchObject({
+        ok: false,
+        reason: "conflict",
+      });
+      expect(await store.update(job.id, claimable(2), { status: "running", attempts: 2 })).toMatchObject({
+        ok: true,
+        job: { status: "running", attempts: 2 },
+      });
+      const stale = await store.update(job.id, { status: "running", attempts: 1 }, { status: "succeeded" });
+      expect(stale).toMatchObject({ ok: false, reason: "conflict", current: { status: "running", attempts: 2 } });
+      expect(await store.update(job.id, claimable(1), { status: "running", attempts: 1 })).toMatchObject({
+        ok: false,
+        reason: "conflict",
+      });
+      expect(await store.get(job.id)).toMatchObject({ status: "running", attempts: 2 });
+    });
+
+    it("lets exactly one of several racing claims by the same attempt win", async () => {
+      const job = makeJob();
+      await store.create(job);
+      await store.update(job.id, "queued", { status: "running", attempts: 1 });
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          store.update(job.id, claimable(2), { status: "running", attempts: 2, progress: i / 10 }),
+        ),
+      );
+      const winners = results.filter((result) => result.ok);
+      expect(winners).toHaveLength(1);
       expect(await store.get(job.id)).toEqual(winners[0]?.ok ? winners[0].job : undefined);
     });
 

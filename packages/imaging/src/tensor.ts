@@ -28,16 +28,40 @@ export function hwcToNchw(
     throw new RangeError(`Expected a tensor buffer of ${plane * 3} values but received ${dst.length}`);
   const [lo, hi] = range;
   const k = (hi - lo) / sourceMax;
+  // 8-bit sources map through a 256-entry table; columns inside the image need no edge clamping.
+  const lut = src instanceof Float32Array ? null : Float32Array.from({ length: 256 }, (_, v) => lo + v * k);
+  const inFrom = Math.min(Math.max(-window.x, 0), window.width);
+  const inTo = Math.max(Math.min(image.width - window.x, window.width), inFrom);
+  const r = dst.subarray(0, plane);
+  const g = dst.subarray(plane, 2 * plane);
+  const b = dst.subarray(2 * plane, 3 * plane);
   for (let ty = 0; ty < window.height; ty++) {
-    const sy = clampIndex(window.y + ty, image.height);
+    const rowIn = clampIndex(window.y + ty, image.height) * image.width;
     const rowOut = ty * window.width;
-    for (let tx = 0; tx < window.width; tx++) {
-      const s = (sy * image.width + clampIndex(window.x + tx, image.width)) * 3;
+    const copy = (tx: number, sx: number): void => {
+      const s = (rowIn + sx) * 3;
       const d = rowOut + tx;
-      dst[d] = lo + src[s]! * k;
-      dst[plane + d] = lo + src[s + 1]! * k;
-      dst[2 * plane + d] = lo + src[s + 2]! * k;
+      if (lut) {
+        r[d] = lut[src[s]!]!;
+        g[d] = lut[src[s + 1]!]!;
+        b[d] = lut[src[s + 2]!]!;
+      } else {
+        r[d] = lo + src[s]! * k;
+        g[d] = lo + src[s + 1]! * k;
+        b[d] = lo + src[s + 2]! * k;
+      }
+    };
+    for (let tx = 0; tx < inFrom; tx++) copy(tx, 0);
+    if (lut) {
+      for (let tx = inFrom, s = (rowIn + window.x + inFrom) * 3, d = rowOut + inFrom; tx < inTo; tx++, s += 3, d++) {
+        r[d] = lut[src[s]!]!;
+        g[d] = lut[src[s + 1]!]!;
+        b[d] = lut[src[s + 2]!]!;
+      }
+    } else {
+      for (let tx = inFrom; tx < inTo; tx++) copy(tx, window.x + tx);
     }
+    for (let tx = inTo; tx < window.width; tx++) copy(tx, image.width - 1);
   }
 }
 
@@ -58,14 +82,16 @@ export function nchwToHwc(
   const plane = tensor.width * tensor.height;
   const [lo, hi] = range;
   const k = 255 / (hi - lo);
+  // A clamped view saturates, rounds and maps NaN to 0 on store: models such as Real-ESRGAN
+  // overshoot their range, and plain uint8 stores would wrap.
+  const out = new Uint8ClampedArray(dst.buffer, dst.byteOffset, dst.length);
   for (let ry = 0; ry < region.height; ry++) {
     const rowIn = (region.y + ry) * tensor.width + region.x;
     let d = ((at.y + ry) * image.width + at.x) * 3;
-    for (let rx = 0; rx < region.width; rx++, d += 3) {
-      const s = rowIn + rx;
-      dst[d] = toByte(src[s]!, lo, hi, k);
-      dst[d + 1] = toByte(src[plane + s]!, lo, hi, k);
-      dst[d + 2] = toByte(src[2 * plane + s]!, lo, hi, k);
+    for (let s = rowIn, end = rowIn + region.width; s < end; s++, d += 3) {
+      out[d] = (src[s]! - lo) * k;
+      out[d + 1] = (src[plane + s]! - lo) * k;
+      out[d + 2] = (src[2 * plane + s]! - lo) * k;
     }
   }
 }
@@ -98,18 +124,10 @@ function clampIndex(i: number, size: number): number {
   return i < 0 ? 0 : i >= size ? size - 1 : i;
 }
 
-function toByte(value: number, lo: number, hi: number, k: number): number {
-  const v = value < lo ? lo : value > hi ? hi : value;
-  // NaN fails both comparisons above; map it to 0 rather than let it through.
-  return Number.isNaN(v) ? 0 : Math.round((v - lo) * k);
-}
-
 /** Values in 0..1 as 8-bit levels, clamped (NaN → 0) and rounded. */
 export function unitToBytes(values: Float32Array): Buffer {
   const out = Buffer.allocUnsafe(values.length);
-  for (let i = 0; i < out.length; i++) {
-    const v = values[i]!;
-    out[i] = v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0;
-  }
+  const clamped = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < out.length; i++) clamped[i] = values[i]! * 255;
   return out;
 }

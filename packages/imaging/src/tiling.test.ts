@@ -56,10 +56,29 @@ describe("planTiles", () => {
     },
   );
 
+  it.each([
+    [1024, 512, 16, 1],
+    [1024, 256, 16, 1],
+    [2048, 256, 16, 1],
+    [1000, 320, 8, 32],
+  ])(
+    "sizes windows to the image (%i px, tile %i, overlap %i, multiple %i): no more pixels than the overlaps need",
+    (size, tileSize, overlap, multiple) => {
+      const plan = planTiles(size, size, { tileSize, overlap, multiple });
+      const perAxis = Math.sqrt(plan.tiles.length);
+      expect(plan.windowWidth).toBeLessThanOrEqual(tileSize);
+      // Each window: an equal share of the axis, its context on both sides, rounding up to the multiple.
+      expect(plan.windowWidth).toBeLessThanOrEqual(Math.ceil(size / perAxis) + 2 * overlap + multiple);
+      // Fewer windows would not fit in the tile size.
+      expect((perAxis - 1) * (tileSize - 2 * overlap)).toBeLessThan(size - 2 * overlap);
+    },
+  );
+
   it("pads a short axis up to the multiple and rounds the tile down to it", () => {
     const plan = planTiles(30, 100, { tileSize: 50, overlap: 4, multiple: 4 });
     expect(plan.windowWidth).toBe(32);
-    expect(plan.windowHeight).toBe(48);
+    // 100 px in tiles of at most 48 (50 rounded down): three windows of 31 + 2·4, rounded up to 40.
+    expect(plan.windowHeight).toBe(40);
     expect(() => planTiles(30, 30, { tileSize: 16, overlap: 8, multiple: 1 })).toThrow(/more than twice the overlap/);
   });
 });

@@ -30,10 +30,11 @@ interface AxisSpan {
 }
 
 /**
- * Plans tiles whose cores partition the image. A core keeps at least `overlap` pixels of real
- * context on every side that is not the image border; windows slide inwards at the borders instead
- * of padding, so the model sees the same pixels it would see on the whole image. Only an axis
- * shorter than the tile is padded (repeating the edge) up to `multiple`.
+ * Plans tiles whose cores partition the image. Each axis gets the fewest windows of at most
+ * `tileSize` that cover it, and the windows are made only as large as that count needs: equal
+ * cores plus `overlap` of real context on every side that is not the image border (windows slide
+ * inwards at the borders instead of padding, so the model sees the pixels it would see on the
+ * whole image). Only an axis shorter than the tile is padded (repeating the edge) up to `multiple`.
  */
 export function planTiles(width: number, height: number, options: TilingOptions): TilePlan {
   const tile = Math.floor(options.tileSize / options.multiple) * options.multiple;
@@ -69,17 +70,18 @@ function planAxis(
     };
   }
   // Edge cores need context on one side only, so they may be `overlap` longer than interior ones.
-  const step = tile - 2 * overlap;
   const inner = size - 2 * overlap;
-  const count = Math.ceil(inner / step);
+  const count = Math.ceil(inner / (tile - 2 * overlap));
+  // The smallest window that holds an interior core with its context; `tile` is a multiple, so this stays ≤ tile.
+  const windowSize = Math.ceil((Math.ceil(inner / count) + 2 * overlap) / multiple) * multiple;
   const bounds = Array.from({ length: count + 1 }, (_, i) =>
     i === 0 ? 0 : i === count ? size : overlap + Math.round((i * inner) / count),
   );
   const spans: AxisSpan[] = [];
   for (let i = 0; i < count; i++) {
     const coreStart = bounds[i]!;
-    const windowStart = Math.min(Math.max(coreStart - overlap, 0), size - tile);
+    const windowStart = Math.min(Math.max(coreStart - overlap, 0), size - windowSize);
     spans.push({ windowStart, coreStart, coreLength: bounds[i + 1]! - coreStart });
   }
-  return { windowSize: tile, spans };
+  return { windowSize, spans };
 }

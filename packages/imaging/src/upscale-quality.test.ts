@@ -154,5 +154,7 @@ describe("upscale on held-out photos (shrunk ×4, upscaled back) with the defaul
       );
       expect(sum / whole.rgb.length).toBeLessThan(0.25);
     },
+    // x4plus on CPU: a whole run and four tiles, about 20 s on 2 idle cores.
+    90_000,
   );
 });

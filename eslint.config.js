@@ -2,9 +2,23 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const deepImports = {
-  patterns: [{ group: ["@imagen/*/src/*", "@imagen/*/dist/*"], message: "Import a package through its exports map." }],
+const DEEP_IMPORTS = {
+  group: ["@imagen/*/src/*", "@imagen/*/dist/*"],
+  message: "Import a package through its exports map.",
 };
+const APPS = {
+  group: ["@imagen/api", "@imagen/api/*", "@imagen/worker", "@imagen/worker/*"],
+  message: "Packages never import apps.",
+};
+const ONLY_IMAGING_RUNS_MODELS = ["sharp", "onnxruntime-node"].map((name) => ({
+  name,
+  message: "Only @imagen/imaging runs sharp and onnxruntime.",
+}));
+
+/** `no-restricted-imports` options: deep imports are always refused; a later block replaces, not merges, them. */
+function restrict({ paths = [], patterns = [] } = {}) {
+  return ["error", { paths, patterns: [DEEP_IMPORTS, ...patterns] }];
+}
 
 export default tseslint.config(
   {
@@ -31,7 +45,7 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/require-await": "off",
-      "no-restricted-imports": ["error", deepImports],
+      "no-restricted-imports": restrict(),
       "no-restricted-properties": [
         "error",
         { object: "process", property: "env", message: "Read configuration in src/config.ts and pass it down." },
@@ -43,35 +57,54 @@ export default tseslint.config(
     files: ["apps/*/src/main.ts", "**/*.test.ts", "**/test/**", "packages/testing/**", "scripts/**"],
     rules: { "no-restricted-properties": "off" },
   },
+  // The import direction: apps → packages → core (each later block replaces the rule for its files).
   {
+    files: ["packages/**"],
+    rules: { "no-restricted-imports": restrict({ patterns: [APPS] }) },
+  },
+  {
+    files: ["packages/backend-*/**", "packages/backends/**"],
+    rules: { "no-restricted-imports": restrict({ paths: ONLY_IMAGING_RUNS_MODELS, patterns: [APPS] }) },
+  },
+  {
+    // Core imports none of ours and does no I/O.
     files: ["packages/core/**"],
     rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          ...deepImports,
-          paths: ["sharp", "onnxruntime-node", "better-sqlite3", "fastify"].map((name) => ({
-            name,
-            message: "core does no I/O.",
-          })),
-        },
-      ],
+      "no-restricted-imports": restrict({
+        paths: ["sharp", "onnxruntime-node", "better-sqlite3", "fastify"].map((name) => ({
+          name,
+          message: "core does no I/O.",
+        })),
+        patterns: [{ group: ["@imagen/*"], message: "core imports no other package of this repo." }],
+      }),
     },
   },
   {
-    files: ["apps/**", "packages/backend-*/**"],
+    files: ["apps/worker/**"],
     rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          ...deepImports,
-          paths: ["sharp", "onnxruntime-node"].map((name) => ({
-            name,
-            message: "Only @imagen/imaging runs sharp and onnxruntime.",
-          })),
-        },
-      ],
+      "no-restricted-imports": restrict({
+        paths: ONLY_IMAGING_RUNS_MODELS,
+        patterns: [{ group: ["@imagen/api", "@imagen/api/*"], message: "Apps do not import each other." }],
+      }),
     },
+  },
+  {
+    // The API runs no model and carries no worker: `npm start` runs the worker as a child process.
+    files: ["apps/api/**"],
+    rules: {
+      "no-restricted-imports": restrict({
+        paths: [
+          ...ONLY_IMAGING_RUNS_MODELS,
+          { name: "@imagen/imaging", message: "The API runs no model: import @imagen/imaging/catalogue." },
+        ],
+        patterns: [{ group: ["@imagen/worker", "@imagen/worker/*"], message: "The API does not carry the worker." }],
+      }),
+    },
+  },
+  {
+    // The submission load bench encodes its upload with the imaging package; it is not the API.
+    files: ["apps/api/bench/**"],
+    rules: { "no-restricted-imports": restrict({ paths: ONLY_IMAGING_RUNS_MODELS }) },
   },
   { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
 );

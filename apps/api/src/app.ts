@@ -3,7 +3,7 @@ import multipart from "@fastify/multipart";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { BlobStore, ImageLimits, JobQueue, JobStore, Logger } from "@imagen/core";
-import type { ModelRegistry } from "@imagen/imaging";
+import type { ModelRegistry } from "@imagen/imaging/catalogue";
 import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
@@ -22,9 +22,9 @@ export interface AppDeps {
   blobs: BlobStore;
   models: ModelRegistry;
   /**
-   * Set where this process runs the models itself (the embedded worker of `npm start`, whose model
-   * registry is then `models`): `/v1/ops` tells which ops can run, and a job that could not run here
-   * is refused with `OP_UNAVAILABLE`.
+   * Set where this API runs the models through its own worker (the child process of `npm start`,
+   * on the same model directory as `models`): `/v1/ops` tells which ops can run, and a job that
+   * could not run here is refused with `OP_UNAVAILABLE`.
    */
   localRun: LocalRun | undefined;
   log: Logger;

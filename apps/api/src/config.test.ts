@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { readEnvExample } from "@imagen/testing/stack";
 import { describe, expect, it } from "vitest";
 import { loadApiConfig } from "./config.js";
 
@@ -33,17 +34,10 @@ describe("loadApiConfig", () => {
 });
 
 describe(".env.example", () => {
-  it("lists every variable with a value both apps accept", async () => {
-    const { loadWorkerConfig } = await import("@imagen/worker");
-    const text = readFileSync(new URL("../../../.env.example", import.meta.url), "utf8");
-    const env = Object.fromEntries(
-      text
-        .split("\n")
-        .filter((line) => /^[A-Z_]+=/.test(line))
-        .map((line): [string, string] => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
+  // The worker's own config test reads the same file with its loader.
+  it("lists every variable with a value the API accepts, and every variable either app reads", () => {
+    const { text, env } = readEnvExample();
     expect(loadApiConfig(env)).toMatchObject({ port: 8080, embeddedWorker: false });
-    expect(loadWorkerConfig(env)).toMatchObject({ concurrency: 1 });
     const documented = new Set(text.match(/^#? ?[A-Z][A-Z0-9_]+(?==)/gm)?.map((name) => name.replace(/^# ?/, "")));
     const read = ["api/src/config.ts", "worker/src/config.ts", "../packages/core/src/config.ts"].flatMap((file) =>
       [...readFileSync(new URL(`../../${file}`, import.meta.url), "utf8").matchAll(/\(\s*"([A-Z][A-Z0-9_]+)"/g)].map(

@@ -1,4 +1,4 @@
-import { probeImage } from "@imagen/imaging";
+import { probeImage } from "@imagen/imaging/catalogue";
 import { decompressionBombPng, notAnImage, patternImage, truncatedJpeg } from "@imagen/testing/images";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createApiHarness, multipart, type ApiHarness } from "../test/harness.js";

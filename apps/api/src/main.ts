@@ -1,45 +1,44 @@
+import { backendProblems, createBackend } from "@imagen/backends";
 import { createLogger, loadConfigOrExit, onShutdownSignal } from "@imagen/core";
-import { configureSharp, createModelRegistry, loadManifest } from "@imagen/imaging";
-import { assembleWorker, backendProblems, createBackend, loadWorkerConfig } from "@imagen/worker";
+import { configureSharp, createModelRegistry, loadManifest } from "@imagen/imaging/catalogue";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { buildApp } from "./app.js";
 import { loadApiConfig } from "./config.js";
+import { startEmbeddedWorker } from "./embedded-worker.js";
+
+// The child's own drain (WORKER_DRAIN_TIMEOUT_MS, 30 s by default) plus closing its pool and backend.
+const EMBEDDED_WORKER_STOP_MS = 60_000;
 
 const config = loadConfigOrExit(() => loadApiConfig(process.env));
-const workerConfig = config.embeddedWorker ? loadConfigOrExit(() => loadWorkerConfig(process.env)) : null;
 const log = createLogger({ service: "imagen-api", level: config.logLevel });
 configureSharp({ concurrency: 0, cacheMb: 0 });
 const metricsRegistry = new Registry();
 collectDefaultMetrics({ register: metricsRegistry });
 
 const backend = await createBackend(config.backend, log);
-const worker = workerConfig && (await assembleWorker(workerConfig, { backend, log, metricsRegistry }));
+const worker = config.embeddedWorker ? loadConfigOrExit(() => startEmbeddedWorker({ env: process.env, log })) : null;
 const app = await buildApp(
   {
     ...backend,
-    // The embedded worker's registry knows its model source too, so what it could download counts as there.
-    models:
-      worker?.registry ??
-      createModelRegistry({
-        manifest: await loadManifest(config.models.manifestPath),
-        modelDir: config.models.modelDir,
-      }),
-    localRun: worker ?? undefined,
+    models: createModelRegistry({
+      manifest: await loadManifest(config.models.manifestPath),
+      modelDir: config.models.modelDir,
+    }),
     log,
     metricsRegistry,
     readiness: async () => [...(await backendProblems(backend)), ...(worker?.problems() ?? [])],
+    localRun: worker ?? undefined,
   },
   config,
 );
 
 onShutdownSignal(log, async () => {
   const forceClose = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
-  await Promise.all([app.close(), worker?.stop()]);
+  await Promise.all([app.close(), worker?.stop(EMBEDDED_WORKER_STOP_MS)]);
   clearTimeout(forceClose);
-  await Promise.allSettled([worker?.closeSessions(), backend.close()]);
+  await backend.close();
   log.info("stopped");
 });
 
 await app.listen({ host: config.host, port: config.port });
 log.info({ backend: config.backend.kind, embeddedWorker: Boolean(worker) }, "api started");
-await worker?.start();

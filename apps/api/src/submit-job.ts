@@ -17,7 +17,7 @@ import {
   type OpName,
   type OpOptions,
 } from "@imagen/core";
-import { probeImage, type ModelRegistry } from "@imagen/imaging";
+import { probeImage, type ModelRegistry } from "@imagen/imaging/catalogue";
 import { localRunProblems, type LocalRun } from "./local-run.js";
 import type { Upload } from "./read-upload.js";
 

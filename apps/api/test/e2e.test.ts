@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { probeImage } from "@imagen/imaging";
+import { probeImage } from "@imagen/imaging/catalogue";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels } from "@imagen/testing/stack";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -79,6 +79,41 @@ describe.runIf(built)("processes", () => {
     expect(await stopProcess(api, "SIGTERM")).toBe(0);
   });
 
+  it("npm start: the API answers at once while its worker runs a model for seconds, and refuses an op the worker does not run", async () => {
+    // A 31×31×192 convolution: seconds per job on the CPU, in the worker's own process.
+    const models = await writeTestModels(dir, { slowUpscale: { channels: 192, kernel: 31 } });
+    const api = start(API_MAIN, {
+      IMAGEN_EMBEDDED_WORKER: "true",
+      IMAGEN_MODEL_DIR: models.modelDir,
+      IMAGEN_MODEL_MANIFEST: models.manifestPath,
+    });
+    await waitUntilReady(`${base}/readyz`, api);
+    const submitted = await client.submit(await patternImage({ width: 400, height: 300 }));
+    await client.waitFor(submitted.id, (j) => j.status === "running");
+    let slowest = 0;
+    let probes = 0;
+    while ((await client.job(submitted.id)).status === "running") {
+      const started = performance.now();
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      slowest = Math.max(slowest, performance.now() - started);
+      probes += 1;
+    }
+    expect(probes).toBeGreaterThan(10);
+    expect(slowest).toBeLessThan(250);
+    expect((await client.job(submitted.id)).status).toBe("succeeded");
+
+    const form = new FormData();
+    form.set("op", "comic");
+    form.set("file", new Blob([await patternImage({ width: 16, height: 16 })]), "photo.png");
+    const refused = await fetch(`${base}/v1/jobs`, { method: "POST", body: form });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "OP_UNAVAILABLE",
+      message: expect.stringContaining("does not run comic") as string,
+    });
+    expect(await stopProcess(api, "SIGTERM")).toBe(0);
+  });
+
   it("a worker SIGKILLed mid-job: the job is redelivered after its lease and succeeds once, attempts 2", async () => {
     const models = await writeTestModels(dir, { slowUpscale: true });
     const modelEnv = { IMAGEN_MODEL_DIR: models.modelDir, IMAGEN_MODEL_MANIFEST: models.manifestPath };
@@ -100,7 +135,9 @@ describe.runIf(built)("processes", () => {
     const done = await client.waitFor(submitted.id, (j) => j.status !== "running" && j.status !== "queued", 60_000);
     expect(done).toMatchObject({ status: "succeeded", attempts: 2, error: null });
     expect(done.output).toMatchObject({ width: 2048, height: 2048 });
-    expect(await readdir(path.join(dir, "data", "blobs", "outputs"))).toEqual([`${submitted.id}.png`]);
+    // One output, the second attempt's (outputs/<job>/<attempt>.<format>): the killed run wrote none.
+    expect(await readdir(path.join(dir, "data", "blobs", "outputs"))).toEqual([submitted.id]);
+    expect(await readdir(path.join(dir, "data", "blobs", "outputs", submitted.id))).toEqual(["2.png"]);
     // Node prints process warnings (deprecations included) as "(node:<pid>) …" on stderr.
     for (const proc of [api, first, second]) expect(proc.output()).not.toMatch(/^\(node:\d+\)/m);
   });

@@ -8,7 +8,7 @@ import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { probeImage } from "@imagen/imaging";
+import { probeImage } from "@imagen/imaging/catalogue";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels } from "@imagen/testing/stack";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";

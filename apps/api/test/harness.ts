@@ -3,16 +3,24 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createLocalBackend } from "@imagen/backend-local";
 import { createLogger, OP_NAMES, type ImageLimits } from "@imagen/core";
-import { createModelRegistry, loadManifest } from "@imagen/imaging";
+import { createModelRegistry, loadManifest } from "@imagen/imaging/catalogue";
 import { writeTestModels } from "@imagen/testing/stack";
-import { assembleWorker, loadWorkerConfig } from "@imagen/worker";
 import type { FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
 import { buildApp } from "../src/app.js";
 import type { LocalRun } from "../src/local-run.js";
+import { startProcess, stopProcess, WORKER_MAIN } from "./processes.js";
 
 export const LIMITS: ImageLimits = { maxUploadBytes: 2_000_000, maxInputPixels: 1_000_000, maxOutputPixels: 4_000_000 };
 const QUEUE = { leaseMs: 2_000, pollIntervalMs: 20, maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50 };
+// The same queue settings for a worker process.
+const QUEUE_ENV = {
+  QUEUE_LEASE_MS: String(QUEUE.leaseMs),
+  QUEUE_POLL_INTERVAL_MS: String(QUEUE.pollIntervalMs),
+  QUEUE_MAX_ATTEMPTS: String(QUEUE.maxAttempts),
+  QUEUE_BACKOFF_BASE_MS: String(QUEUE.backoffBaseMs),
+  QUEUE_BACKOFF_MAX_MS: String(QUEUE.backoffMaxMs),
+};
 
 /**
  * The API built by `buildApp` on a real local backend in a temp dir, for `inject()`; `startWorker`
@@ -52,20 +60,18 @@ export async function createApiHarness(
     ...backend,
     dataDir,
     modelDir: models.modelDir,
+    /** Starts the worker's build as its own process on the same data dir, as `npm start` does. */
     async startWorker(): Promise<void> {
-      const config = loadWorkerConfig({
+      const worker = startProcess(WORKER_MAIN, {
         IMAGEN_DATA_DIR: dataDir,
         IMAGEN_MODEL_DIR: models.modelDir,
         IMAGEN_MODEL_MANIFEST: models.manifestPath,
         IMAGEN_WORKER_OPS: "upscale,enhance",
         WORKER_PROGRESS_INTERVAL_MS: "0",
+        WORKER_PORT: "0",
+        ...Object.fromEntries(Object.entries(QUEUE_ENV)),
       });
-      const worker = await assembleWorker(config, { backend, log, metricsRegistry });
-      await worker.start();
-      stops.push(async () => {
-        await worker.stop();
-        await worker.closeSessions();
-      });
+      stops.push(async () => void (await stopProcess(worker)));
     },
     /** Input blobs on disk: an upload that was refused must leave none. */
     async storedInputs(): Promise<string[]> {

@@ -1,16 +1,14 @@
-import type { Logger } from "@imagen/core";
+import type { Backend, Logger } from "@imagen/core";
 import { createGcsModelSource } from "@imagen/backend-gcp";
 import {
   createModelRegistry,
   createModelSource,
-  createPipelines,
-  createSessionCache,
+  createPipelinePool,
   loadManifest,
   type ModelRegistry,
 } from "@imagen/imaging";
 import type { Registry } from "prom-client";
 import type { WorkerConfig } from "./config.js";
-import type { Backend } from "./deps.js";
 import { createWorkerMetrics } from "./metrics.js";
 import { createWorker, type Worker } from "./worker.js";
 
@@ -22,8 +20,9 @@ export async function assembleWorker(
   config: WorkerConfig,
   shared: { backend: Backend; log: Logger; metricsRegistry: Registry },
 ): Promise<Worker & { registry: ModelRegistry; closeSessions(): Promise<void> }> {
+  const manifest = await loadManifest(config.models.manifestPath);
   const registry = createModelRegistry({
-    manifest: await loadManifest(config.models.manifestPath),
+    manifest,
     modelDir: config.models.modelDir,
     ...(config.modelSource && {
       source: createModelSource(config.modelSource, {
@@ -32,12 +31,16 @@ export async function assembleWorker(
     }),
     log: shared.log,
   });
-  const sessions = createSessionCache({
+  const pipelines = createPipelinePool({
+    registry,
+    manifest,
+    modelDir: config.models.modelDir,
     executionProvider: config.models.executionProvider,
     deviceId: config.models.cudaDeviceId,
+    budget: config.threads,
+    limits: config.limits,
     log: shared.log,
   });
-  const pipelines = createPipelines({ registry, sessions, limits: config.limits });
   const worker = createWorker(
     {
       ...shared.backend,
@@ -47,7 +50,7 @@ export async function assembleWorker(
     },
     config,
   );
-  return { ...worker, registry, closeSessions: () => sessions.close() };
+  return { ...worker, registry, closeSessions: () => pipelines.close() };
 }
 
 // A gs:// model source talks to the same Cloud Storage as the blob store (an emulator in tests).

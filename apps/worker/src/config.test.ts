@@ -1,3 +1,4 @@
+import { readEnvExample } from "@imagen/testing/stack";
 import { describe, expect, it } from "vitest";
 import { loadWorkerConfig } from "./config.js";
 
@@ -34,6 +35,30 @@ describe("loadWorkerConfig", () => {
   });
 });
 
+describe("thread budget", () => {
+  it("splits the cores between the jobs that run at once", () => {
+    expect(loadWorkerConfig({ WORKER_CPU_THREADS: "8" }).threads).toEqual({ threads: 1, intraOpThreads: 8 });
+    expect(loadWorkerConfig({ WORKER_CPU_THREADS: "8", WORKER_CONCURRENCY: "2" }).threads).toEqual({
+      threads: 2,
+      intraOpThreads: 4,
+    });
+    // Never more pool threads than cores: the extra jobs wait for a thread.
+    expect(loadWorkerConfig({ WORKER_CPU_THREADS: "2", WORKER_CONCURRENCY: "4" }).threads).toEqual({
+      threads: 2,
+      intraOpThreads: 1,
+    });
+  });
+
+  it("takes explicit sizes within the budget and names the variables of one that exceeds it", () => {
+    expect(
+      loadWorkerConfig({ WORKER_CPU_THREADS: "6", WORKER_POOL_SIZE: "3", WORKER_INTRA_OP_THREADS: "2" }).threads,
+    ).toEqual({ threads: 3, intraOpThreads: 2 });
+    expect(() =>
+      loadWorkerConfig({ WORKER_CPU_THREADS: "4", WORKER_POOL_SIZE: "2", WORKER_INTRA_OP_THREADS: "3" }),
+    ).toThrow(/WORKER_POOL_SIZE × WORKER_INTRA_OP_THREADS: expected at most WORKER_CPU_THREADS \(4\)/);
+  });
+});
+
 describe("IMAGEN_MODEL_SOURCE", () => {
   it("reads an https base or a gs:// bucket, and names the variable when it is neither", () => {
     expect(loadWorkerConfig({ IMAGEN_MODEL_SOURCE: "gs://models/v1" }).modelSource).toEqual({
@@ -43,5 +68,12 @@ describe("IMAGEN_MODEL_SOURCE", () => {
     });
     expect(loadWorkerConfig({}).modelSource).toBeUndefined();
     expect(() => loadWorkerConfig({ IMAGEN_MODEL_SOURCE: "ftp://x" })).toThrow(/IMAGEN_MODEL_SOURCE/);
+  });
+});
+
+describe(".env.example", () => {
+  it("holds values the worker accepts", () => {
+    const { env } = readEnvExample();
+    expect(loadWorkerConfig(env)).toMatchObject({ concurrency: 1 });
   });
 });

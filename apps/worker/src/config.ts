@@ -1,11 +1,14 @@
+import { availableParallelism } from "node:os";
 import { EnvReader, OP_NAMES, readServiceConfig, type OpName, type ServiceConfig } from "@imagen/core";
-import { parseModelSource, type ModelSourceSpec } from "@imagen/imaging";
+import { parseModelSource, type ModelSourceSpec, type ThreadBudget } from "@imagen/imaging";
 
 export interface WorkerConfig extends ServiceConfig {
   /** Ops this process consumes; one Deployment per op in production. */
   ops: OpName[];
-  /** Jobs run at once per op; bound it by GPU memory in production. */
+  /** Jobs taken from the queue at once per op; bound it by GPU memory in production. */
   concurrency: number;
+  /** Pipelines that run at once (pool threads) and ONNX Runtime threads for each. */
+  threads: ThreadBudget;
   /** On SIGTERM, how long in-flight jobs may run before they are handed back to the queue. */
   drainTimeoutMs: number;
   /** Minimum time between progress writes to the job store. */
@@ -20,10 +23,12 @@ export interface WorkerConfig extends ServiceConfig {
 /** Parses the worker's environment once, at start-up. Throws `ConfigError` naming each bad variable. */
 export function loadWorkerConfig(env: Readonly<Record<string, string | undefined>>): Readonly<WorkerConfig> {
   const reader = new EnvReader(env);
+  const concurrency = reader.int("WORKER_CONCURRENCY", 1, { min: 1, max: 64 });
   const config: WorkerConfig = {
     ...readServiceConfig(reader),
     ops: reader.listOf("IMAGEN_WORKER_OPS", OP_NAMES, OP_NAMES),
-    concurrency: reader.int("WORKER_CONCURRENCY", 1, { min: 1, max: 64 }),
+    concurrency,
+    threads: readThreadBudget(reader, concurrency),
     drainTimeoutMs: reader.int("WORKER_DRAIN_TIMEOUT_MS", 30_000, { min: 0 }),
     progressIntervalMs: reader.int("WORKER_PROGRESS_INTERVAL_MS", 500, { min: 0 }),
     port: reader.int("WORKER_PORT", 8081, { min: 0, max: 65535 }),
@@ -32,6 +37,26 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
   };
   reader.done();
   return Object.freeze(config);
+}
+
+/**
+ * Threads per session × sessions at once ≤ the cores the process may use, so that running jobs
+ * side by side adds throughput instead of oversubscribing the cores.
+ */
+function readThreadBudget(reader: EnvReader, concurrency: number): ThreadBudget {
+  const cores = reader.int("WORKER_CPU_THREADS", availableParallelism(), { min: 1, max: 1024 });
+  const threads = reader.int("WORKER_POOL_SIZE", Math.min(concurrency, cores), { min: 1, max: 64 });
+  const intraOpThreads = reader.int("WORKER_INTRA_OP_THREADS", Math.max(1, Math.floor(cores / threads)), {
+    min: 1,
+    max: 1024,
+  });
+  if (threads * intraOpThreads > cores) {
+    reader.problem(
+      `WORKER_POOL_SIZE × WORKER_INTRA_OP_THREADS: expected at most WORKER_CPU_THREADS (${cores}) but received ` +
+        `${threads} × ${intraOpThreads} = ${threads * intraOpThreads}`,
+    );
+  }
+  return { threads, intraOpThreads };
 }
 
 // Unset by default, so nothing is downloaded unless a source is named.

@@ -1,8 +1,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
-import type { Logger } from "@imagen/core";
+import { backendProblems } from "@imagen/backends";
+import type { Backend, Logger } from "@imagen/core";
 import type { Worker } from "./worker.js";
-import type { Backend } from "./deps.js";
 
 /** The standalone worker's probe and metrics endpoints (Kubernetes probes, Prometheus scrapes). */
 export function buildHealthServer(deps: {
@@ -25,21 +25,4 @@ export function buildHealthServer(deps: {
     reply.type(deps.metricsRegistry.contentType).send(await deps.metricsRegistry.metrics()),
   );
   return app;
-}
-
-/**
- * What keeps the backends from being ready, one line each. The three pings run at once and are
- * settled together: one failing fast while another is still pending is a problem to report, never
- * an unhandled rejection.
- */
-export async function backendProblems(backend: Backend): Promise<string[]> {
-  const names = ["job store", "queue", "blob store"] as const;
-  const outcomes = await Promise.allSettled([backend.jobs.ping(), backend.queue.ping(), backend.blobs.ping()]);
-  return outcomes.flatMap((outcome, i) =>
-    outcome.status === "rejected"
-      ? [
-          `${names[i]} unreachable: ${outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason)}`,
-        ]
-      : [],
-  );
 }

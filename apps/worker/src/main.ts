@@ -1,10 +1,11 @@
+import { createBackend } from "@imagen/backends";
 import { createLogger, loadConfigOrExit, onShutdownSignal } from "@imagen/core";
 import { configureSharp } from "@imagen/imaging";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { assembleWorker } from "./assemble.js";
 import { loadWorkerConfig } from "./config.js";
-import { createBackend } from "./deps.js";
 import { buildHealthServer } from "./health-server.js";
+import { reportToParent, stopWithParent } from "./parent-status.js";
 
 const config = loadConfigOrExit(() => loadWorkerConfig(process.env));
 const log = createLogger({ service: "imagen-worker", level: config.logLevel });
@@ -27,4 +28,7 @@ log.info(
   { ops: config.ops, backend: config.backend.kind, provider: config.models.executionProvider },
   "worker starting",
 );
+stopWithParent();
+reportToParent(worker);
 await worker.start();
+reportToParent(worker);

@@ -9,6 +9,7 @@ export * from "./logger.js";
 export * from "./config.js";
 export * from "./shutdown.js";
 export * from "./streams.js";
+export * from "./worker-status.js";
 export type * from "./ports/job-store.js";
 export { matchesExpected } from "./ports/job-store.js";
 export type * from "./ports/job-queue.js";

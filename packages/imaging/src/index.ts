@@ -1,4 +1,5 @@
-export { configureSharp } from "./configure-sharp.js";
+// The catalogue, model choice and probing; the rest is what runs the models.
+export * from "./catalogue.js";
 export { removeBackground } from "./background-removal.js";
 export { planMaskInput, type MaskInputPlan } from "./mask-model.js";
 export { decodeImage, splitAlpha, type DecodedImage } from "./decode.js";
@@ -13,27 +14,9 @@ export {
   type TileOverrides,
   type TransformPlan,
 } from "./image-to-image.js";
-export { chooseModels, choiceProblems, modelsOf, type ModelChoice } from "./model-choice.js";
 export { downloadModel, type DownloadProgress, type DownloadTarget } from "./model-download.js";
-export {
-  createHttpModelSource,
-  createModelSource,
-  createUrlModelSource,
-  parseModelSource,
-  type ModelSource,
-  type ModelSourceSpec,
-} from "./model-source.js";
-export {
-  DEFAULT_MANIFEST_PATH,
-  ModelContract,
-  ModelEntry,
-  ModelManifest,
-  createModelRegistry,
-  loadManifest,
-  parseManifest,
-  type ModelRegistry,
-  type ModelRegistryOptions,
-} from "./models.js";
+export { createHttpModelSource, createModelSource, createUrlModelSource, type ModelSource } from "./model-source.js";
+export { createPipelinePool, type PipelinePool, type PipelinePoolOptions, type ThreadBudget } from "./pipeline-pool.js";
 export {
   createPipelines,
   type PipelineDeps,
@@ -41,14 +24,6 @@ export {
   type PipelineResult,
   type Pipelines,
 } from "./pipelines.js";
-export {
-  INPUT_FORMATS,
-  probeImage,
-  sniffFormat,
-  type InputFormat,
-  type ProbeLimits,
-  type ProbedImage,
-} from "./probe.js";
 export { createSessionCache, type SessionCache, type SessionCacheOptions } from "./sessions.js";
 export { hwcToNchw, imageToTensor, nchwToHwc, tensorToImage, type Rect, type ValueRange } from "./tensor.js";
 export { planTiles, type Tile, type TilePlan, type TilingOptions } from "./tiling.js";

@@ -67,7 +67,7 @@ export interface Pipelines {
 }
 
 // upscale, enhance and comic are tiled image→image; background-removal has its own mask path.
-const SUPPORTED_OPS: readonly OpName[] = ["upscale", "enhance", "comic", "background-removal"];
+export const SUPPORTED_OPS: readonly OpName[] = ["upscale", "enhance", "comic", "background-removal"];
 
 /**
  * Creates the op pipelines: probe → decode → models → encode, with the models `chooseModels` picks.

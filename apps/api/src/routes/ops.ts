@@ -1,5 +1,5 @@
 import { OP_DESCRIPTIONS, OP_NAMES, OP_OPTION_SCHEMAS, parseOptions, type OpName } from "@imagen/core";
-import type { ModelRegistry } from "@imagen/imaging";
+import type { ModelRegistry } from "@imagen/imaging/catalogue";
 import type { FastifyInstance } from "fastify";
 import { localRunProblems, type LocalRun } from "../local-run.js";
 

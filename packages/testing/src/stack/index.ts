@@ -1,2 +1,3 @@
-export { slowUpscaleModel } from "./slow-upscale-model.js";
+export { slowUpscaleModel, type SlowUpscaleSpec } from "./slow-upscale-model.js";
 export { writeTestModels, type TestModels } from "./test-models.js";
+export { readEnvExample } from "./env-example.js";

@@ -6,7 +6,15 @@ import { buildTinyModel } from "../onnx/index.js";
  * resize while every pixel costs about 3·k²·channels multiply-adds. Used where a test needs a job
  * to be mid-run for a while (cancel, crash, shutdown).
  */
-export function slowUpscaleModel(spec: { scale?: number; channels?: number; kernel?: number } = {}): Uint8Array {
+export interface SlowUpscaleSpec {
+  scale?: number;
+  /** Feature channels of the costly convolution (default 32). */
+  channels?: number;
+  /** Its kernel side (default 9): the cost grows with channels × kernel². */
+  kernel?: number;
+}
+
+export function slowUpscaleModel(spec: SlowUpscaleSpec = {}): Uint8Array {
   const scale = spec.scale ?? 4;
   const channels = spec.channels ?? 32;
   const kernel = spec.kernel ?? 9;

@@ -8,7 +8,7 @@ import {
   writeTinyModel,
   type WrittenModel,
 } from "../onnx/index.js";
-import { slowUpscaleModel } from "./slow-upscale-model.js";
+import { slowUpscaleModel, type SlowUpscaleSpec } from "./slow-upscale-model.js";
 
 export interface TestModels {
   modelDir: string;
@@ -50,11 +50,17 @@ function entry(id: string, op: string, written: WrittenModel, contract: Contract
 /**
  * Writes a model dir and a manifest in the production format, with a tiny model per op (same
  * input/output contract as the real ones). `slowUpscale` swaps in {@link slowUpscaleModel} so an
- * upscale job stays mid-run long enough to be canceled or killed.
+ * upscale job stays mid-run long enough to be canceled or killed (a spec makes it slower still).
  */
-export async function writeTestModels(dir: string, options: { slowUpscale?: boolean } = {}): Promise<TestModels> {
+export async function writeTestModels(
+  dir: string,
+  options: { slowUpscale?: boolean | SlowUpscaleSpec } = {},
+): Promise<TestModels> {
   const modelDir = path.join(dir, "models");
-  const upscale = options.slowUpscale ? slowUpscaleModel() : tinyUpscaleModel({ scale: 4, mode: "linear" });
+  const { slowUpscale } = options;
+  const upscale = slowUpscale
+    ? slowUpscaleModel(slowUpscale === true ? {} : slowUpscale)
+    : tinyUpscaleModel({ scale: 4, mode: "linear" });
   const models = [
     entry("tiny-upscale", "upscale", await writeTinyModel(modelDir, "upscale/tiny.onnx", upscale), {
       range: [0, 1],

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import type { Backend } from "./deps.js";
-import { backendProblems } from "./health-server.js";
+import type { Backend } from "@imagen/core";
+import { backendProblems } from "./backend-problems.js";
 
 /** A backend whose pings are given: only `ping` is ever called by `backendProblems`. */
 function pinging(jobs: () => Promise<void>, queue: () => Promise<void>, blobs: () => Promise<void>): Backend {

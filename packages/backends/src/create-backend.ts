@@ -3,8 +3,6 @@ import { createGcpBackend, parseServiceAccountKey } from "@imagen/backend-gcp";
 import { createLocalBackend } from "@imagen/backend-local";
 import type { Backend, BackendConfig, GcpConfig, Logger, QueueConfig } from "@imagen/core";
 
-export type { Backend } from "@imagen/core";
-
 /** The one place that picks the backend adapters from config. */
 export async function createBackend(config: BackendConfig, log: Logger): Promise<Backend> {
   switch (config.kind) {

@@ -1,0 +1,71 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ConfigError, isWorkerStatusMessage, type Logger, type WorkerStatusMessage } from "@imagen/core";
+import type { LocalRun } from "./local-run.js";
+
+/** The worker build of this checkout; `npm start` builds it beside the API's. */
+export const WORKER_ENTRY = fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
+
+export interface EmbeddedWorker extends LocalRun {
+  /** Readiness lines: the child's own, or why there is no child. */
+  problems(): string[];
+  /** SIGTERM, then waits for the child to drain and exit (SIGKILL after `timeoutMs`). */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+/**
+ * Runs the worker of `npm start` as a child process: inference, decoding and encoding get their own
+ * event loop and heap, so the API answers whatever the worker does, and a crash of one is not a
+ * crash of the other. The child reads the same environment (its health server on an ephemeral
+ * port) and reports its state over the IPC channel; the API never imports the worker.
+ */
+export function startEmbeddedWorker(options: {
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  entry?: string;
+}): EmbeddedWorker {
+  const entry = options.entry ?? WORKER_ENTRY;
+  if (!existsSync(entry)) {
+    throw new ConfigError(`IMAGEN_EMBEDDED_WORKER=true needs the worker build at ${entry}: run npm run build`);
+  }
+  const log = options.log.child({ component: "embedded-worker" });
+  let status: WorkerStatusMessage | null = null;
+  let exited: string | null = null;
+  let stopping = false;
+  const child: ChildProcess = fork(entry, [], {
+    env: { ...options.env, WORKER_PORT: "0", WORKER_HOST: "127.0.0.1" },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  child.on("message", (message: unknown) => {
+    if (isWorkerStatusMessage(message)) status = message;
+  });
+  child.on("exit", (code, signal) => {
+    exited = `the embedded worker exited (${signal ?? `code ${code}`})`;
+    if (!stopping) log.error({ code, signal }, "embedded worker exited; its ops are unavailable until the API restarts");
+  });
+
+  return {
+    opProblem(op) {
+      if (exited !== null) return exited;
+      return status?.opProblems[op] ?? null;
+    },
+    problems() {
+      if (exited !== null) return [exited];
+      return status ? status.problems : ["embedded worker: starting"];
+    },
+    async stop(timeoutMs) {
+      stopping = true;
+      if (exited !== null) return;
+      const gone = once(child, "exit");
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      try {
+        await gone;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { backendProblems } from "./backend-problems.js";
+export { createBackend } from "./create-backend.js";

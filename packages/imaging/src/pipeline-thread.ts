@@ -1,0 +1,114 @@
+import type { MessagePort } from "node:worker_threads";
+import { Piscina, move, transferableSymbol, valueSymbol } from "piscina";
+import type { OpName, OpOptionsMap } from "@imagen/core";
+import { configureSharp } from "./configure-sharp.js";
+import { createModelRegistry, type ModelManifest } from "./models.js";
+import { createPipelines, type PipelineLimits, type PipelineResult, type Pipelines } from "./pipelines.js";
+import { createSessionCache, type SessionCacheOptions } from "./sessions.js";
+import type { TileOverrides } from "./image-to-image.js";
+import { serializeError, type SerializedError } from "./thread-errors.js";
+
+/** What every pool thread is started with (structured-cloned into `workerData`). */
+export interface PipelineThreadData {
+  manifest: ModelManifest;
+  modelDir: string;
+  sessions: Omit<SessionCacheOptions, "log">;
+  limits: PipelineLimits;
+  tiles?: TileOverrides;
+  /** libvips threads per thread's sharp calls. */
+  sharpConcurrency: number;
+}
+
+/** One job for a pool thread. */
+export type PipelineTask =
+  | {
+      kind: "run";
+      op: OpName;
+      options: OpOptionsMap[OpName];
+      input: Uint8Array;
+      /** Receives progress fractions. */
+      progress: MessagePort;
+      /** Int32 cell set to 1 by the pool when the job is canceled; read between tiles. */
+      cancel: Int32Array;
+    }
+  | {
+      kind: "warm-up";
+      ops: OpName[];
+      /** Int32 cell counting warm-up tasks that started: each waits for all, so each lands on its own thread. */
+      barrier: Int32Array;
+      threads: number;
+    };
+
+export type PipelineTaskResult = { ok: true; result: PipelineResult } | { ok: false; error: SerializedError };
+
+const BARRIER_TIMEOUT_MS = 10_000;
+// How often a thread whose loop is free (decoding, encoding) looks at the cancel cell.
+const CANCEL_POLL_MS = 50;
+
+const data = Piscina.workerData as PipelineThreadData;
+configureSharp({ concurrency: data.sharpConcurrency, cacheMb: 0 });
+const pipelines: Pipelines = createPipelines({
+  registry: createModelRegistry({ manifest: data.manifest, modelDir: data.modelDir }),
+  sessions: createSessionCache(data.sessions),
+  limits: data.limits,
+  ...(data.tiles && { tiles: data.tiles }),
+});
+
+/** Runs a task on this thread's own sessions; errors come back as data, since thrown ones lose their class. */
+export default async function runTask(task: PipelineTask): Promise<unknown> {
+  try {
+    if (task.kind === "warm-up") {
+      Atomics.add(task.barrier, 0, 1);
+      Atomics.notify(task.barrier, 0);
+      waitForAll(task.barrier, task.threads);
+      await pipelines.warmUp(task.ops);
+      return { ok: true };
+    }
+    const result = await runJob(task);
+    // The encoded image moves to the pool's thread instead of being copied.
+    const value: PipelineTaskResult = { ok: true, result };
+    return move({ [transferableSymbol]: [result.data.buffer], [valueSymbol]: value });
+  } catch (err) {
+    return { ok: false, error: serializeError(err) } satisfies PipelineTaskResult;
+  }
+}
+
+async function runJob(task: Extract<PipelineTask, { kind: "run" }>): Promise<PipelineResult> {
+  const abort = new AbortController();
+  const checkCancel = (): void => {
+    if (Atomics.load(task.cancel, 0) === 1 && !abort.signal.aborted) abort.abort(new Error("job canceled"));
+  };
+  const poll = setInterval(checkCancel, CANCEL_POLL_MS);
+  try {
+    const input = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
+    const result = await pipelines.run(task.op, input, task.options, {
+      signal: abort.signal,
+      onProgress: (fraction) => {
+        task.progress.postMessage(fraction);
+        checkCancel();
+      },
+    });
+    return { ...result, data: ownedBuffer(result.data) };
+  } finally {
+    clearInterval(poll);
+    task.progress.close();
+  }
+}
+
+/** Blocks until `threads` warm-up tasks have started (or a timeout: a thread that died must not hang the rest). */
+function waitForAll(barrier: Int32Array, threads: number): void {
+  const deadline = Date.now() + BARRIER_TIMEOUT_MS;
+  for (let seen = Atomics.load(barrier, 0); seen < threads; seen = Atomics.load(barrier, 0)) {
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    Atomics.wait(barrier, 0, seen, left);
+  }
+}
+
+/** `buf` when it alone fills a transferable ArrayBuffer, else a copy that does (Buffers may share a pool). */
+function ownedBuffer(buf: Buffer): Buffer {
+  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer) return buf;
+  const copy = Buffer.from(new ArrayBuffer(buf.byteLength));
+  buf.copy(copy);
+  return copy;
+}

@@ -7,6 +7,7 @@ import { createTinyPipelines, idle, testContract } from "../test/model-fixtures.
 import {
   DEFAULT_BACKGROUND_SETTINGS,
   addPortraitPixels,
+  composeOutput,
   cropBox,
   predictAlpha,
   removeBackground,
@@ -373,6 +374,27 @@ describe("background removal through the pipeline (tiny models)", () => {
   });
 });
 
+describe("background removal: composing the output", () => {
+  it("composites a soft alpha over the background colour (sharp) as α·rgb + (1 − α)·background", async () => {
+    const [width, height] = [16, 4];
+    const rgb = Buffer.alloc(width * height * 3);
+    const mask = Buffer.alloc(width * height);
+    for (let p = 0; p < width * height; p++) {
+      rgb.set([200, 100, (p * 37) % 256], p * 3);
+      mask[p] = (p * 17) % 256;
+    }
+    const out = await composeOutput(decoded(rgb, width, height), mask, { output: "color", background: "#ff0000" });
+    expect([out.width, out.height, out.channels ?? 3, out.alpha]).toEqual([width, height, 3, null]);
+    const background = [255, 0, 0];
+    for (let p = 0; p < width * height; p++) {
+      for (let c = 0; c < 3; c++) {
+        const expected = background[c]! + (mask[p]! / 255) * (rgb[p * 3 + c]! - background[c]!);
+        expect(Math.abs(out.rgb[p * 3 + c]! - expected)).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+});
+
 describe("background removal above a megapixel", () => {
   it("merges and refines on a reduced copy and still fills the full size", async () => {
     const [width, height] = [1200, 900];
@@ -391,6 +413,8 @@ describe("background removal above a megapixel", () => {
       { ...idle, times },
     );
     expect(mask.width * mask.height).toBeLessThanOrEqual(1024 * 1024);
+    // The mask grid is bounded (long side 512), whatever the input size.
+    expect(Math.max(mask.width, mask.height)).toBeLessThanOrEqual(512);
     expect(alpha.length).toBe(width * height);
     const row = 450 * width;
     expect([alpha[row + 10], alpha[row + 590], alpha[row + 610], alpha[row + 1190]]).toEqual([0, 0, 255, 255]);

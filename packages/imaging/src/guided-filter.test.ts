@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { applyCoefficients, boxMean, estimateForeground, guidedCoefficients, resizePlane } from "./guided-filter.js";
+import {
+  applyCoefficients,
+  applyTrimap,
+  boxMean,
+  estimateForeground,
+  guidedCoefficients,
+  resizePlane,
+  trimapOf,
+} from "./guided-filter.js";
 
 function noise(n: number, seed: number): Float32Array {
   let s = seed;
@@ -48,6 +56,34 @@ describe("guided filter", () => {
     });
     expect(out.length).toBe(48 * 32);
     expect(out.every((v) => v === 153)).toBe(true);
+  });
+});
+
+describe("applyCoefficients with levels and a trimap", () => {
+  it("equals the plain filter followed by the levels and the trimap, at a larger guide too", () => {
+    const [width, height] = [30, 20];
+    const rgb = Uint8Array.from(noise(width * height * 3, 3), (v) => Math.round(v * 255));
+    const mask = {
+      data: Float32Array.from({ length: width * height }, (_, p) => ((p % width) / width) ** 2),
+      width,
+      height,
+    };
+    const coefficients = guidedCoefficients({ rgb, width, height }, mask.data, 2, 1e-3);
+    const big = { rgb: Uint8Array.from(noise(60 * 40 * 3, 9), (v) => Math.round(v * 255)), width: 60, height: 40 };
+    const fused = applyCoefficients(coefficients, big, { levels: [0.1, 0.9], trimap: trimapOf(mask, 3) });
+    const plain = applyCoefficients(coefficients, big);
+    for (let i = 0; i < plain.length; i++) {
+      const t = (plain[i]! / 255 - 0.1) / 0.8;
+      plain[i] = t <= 0 ? 0 : t >= 1 ? 255 : Math.round(t * 255);
+    }
+    applyTrimap(plain, big, mask, 3);
+    let soft = 0;
+    for (let i = 0; i < plain.length; i++) {
+      // The fused path rounds once, the reference twice.
+      expect(Math.abs(fused[i]! - plain[i]!)).toBeLessThanOrEqual(2);
+      if (fused[i]! > 0 && fused[i]! < 255) soft++;
+    }
+    expect(soft).toBeGreaterThan(0);
   });
 });
 

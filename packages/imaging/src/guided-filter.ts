@@ -96,30 +96,43 @@ function rowBoxes(width: number, radius: number, channels: number): RowBoxes {
 // Per pixel: r, g, b, p, then rr, rg, rb, gg, gb, bb, then rp, gp, bp (guide values in [0,1]).
 const STATS = 13;
 
-function accumulateStats(guide: RgbGuide, input: Float32Array, y: number, sign: number, cols: Float64Array): void {
-  const { rgb, width } = guide;
-  for (let x = 0, s = y * width * 3, o = 0; x < width; x++, s += 3, o += STATS) {
-    const r = rgb[s]! / 255;
-    const g = rgb[s + 1]! / 255;
-    const b = rgb[s + 2]! / 255;
-    const p = sign * input[y * width + x]!;
-    const sr = sign * r;
-    const sg = sign * g;
-    const sb = sign * b;
-    cols[o] = cols[o]! + sr;
-    cols[o + 1] = cols[o + 1]! + sg;
-    cols[o + 2] = cols[o + 2]! + sb;
-    cols[o + 3] = cols[o + 3]! + p;
-    cols[o + 4] = cols[o + 4]! + sr * r;
-    cols[o + 5] = cols[o + 5]! + sr * g;
-    cols[o + 6] = cols[o + 6]! + sr * b;
-    cols[o + 7] = cols[o + 7]! + sg * g;
-    cols[o + 8] = cols[o + 8]! + sg * b;
-    cols[o + 9] = cols[o + 9]! + sb * b;
-    cols[o + 10] = cols[o + 10]! + p * r;
-    cols[o + 11] = cols[o + 11]! + p * g;
-    cols[o + 12] = cols[o + 12]! + p * b;
-  }
+/**
+ * The thirteen statistics of every row, computed once when the row enters the box and kept in a
+ * ring of `2r + 2` rows, so the row leaving the box is subtracted without being computed again.
+ */
+function statsAccumulator(guide: RgbGuide, input: Float32Array, radius: number): RowAccumulator {
+  const { rgb, width, height } = guide;
+  const slots = Math.min(height, 2 * radius + 2);
+  const ring = new Float64Array(slots * width * STATS);
+  const inv = 1 / 255;
+  return (y, sign, cols) => {
+    const base = (y % slots) * width * STATS;
+    if (sign < 0) {
+      for (let o = 0, r = base; o < cols.length; o++, r++) cols[o] = cols[o]! - ring[r]!;
+      return;
+    }
+    for (let x = 0, s = y * width * 3, p = y * width, o = 0; x < width; x++, s += 3, p++, o += STATS) {
+      const r = rgb[s]! * inv;
+      const g = rgb[s + 1]! * inv;
+      const b = rgb[s + 2]! * inv;
+      const v = input[p]!;
+      const k = base + o;
+      ring[k] = r;
+      ring[k + 1] = g;
+      ring[k + 2] = b;
+      ring[k + 3] = v;
+      ring[k + 4] = r * r;
+      ring[k + 5] = r * g;
+      ring[k + 6] = r * b;
+      ring[k + 7] = g * g;
+      ring[k + 8] = g * b;
+      ring[k + 9] = b * b;
+      ring[k + 10] = v * r;
+      ring[k + 11] = v * g;
+      ring[k + 12] = v * b;
+    }
+    for (let o = 0, r = base; o < cols.length; o++, r++) cols[o] = cols[o]! + ring[r]!;
+  };
 }
 
 /** Solves (Σ + eps·I)·a = cov(I, p) per pixel of a row (Σ symmetric, by cofactors). */
@@ -182,12 +195,8 @@ export function guidedCoefficients(
     new Float32Array(n),
   ];
   const local = newPlanes();
-  slidingBoxMeans(
-    size,
-    radius,
-    STATS,
-    (y, sign, cols) => accumulateStats(guide, input, y, sign, cols),
-    (y, boxes) => solveRow(boxes, eps, local, y * size.width),
+  slidingBoxMeans(size, radius, STATS, statsAccumulator(guide, input, radius), (y, boxes) =>
+    solveRow(boxes, eps, local, y * size.width),
   );
   const planes = newPlanes();
   slidingBoxMeans(
@@ -225,22 +234,83 @@ function scatterPlanes(boxes: RowBoxes, planes: GuidedCoefficients["planes"], st
 }
 
 /**
- * Applies the coefficients to a guide of any size (the fast guided filter: coefficients computed at
- * a lower resolution are smooth, so bilinear upsampling loses little while the full-resolution
- * guide keeps its edges). The result is clamped to [0,1] and written as 8-bit.
+ * A trimap at some grid's resolution, one byte per pixel: 0 and 255 are the final alpha of pixels
+ * far outside / inside the subject's outline, {@link SOFT} marks the band where the filter draws it.
  */
-export function applyCoefficients(coefficients: GuidedCoefficients, guide: RgbGuide): Buffer {
+export interface Trimap {
+  codes: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** The trimap code of a pixel in the soft band. */
+export const SOFT = 1;
+
+/** How {@link applyCoefficients} quantises: alpha levels and a trimap to respect (both optional). */
+export interface ApplyOptions {
+  /** Values below/above these become 0/1 and the range between is stretched. */
+  levels?: readonly [number, number] | undefined;
+  /** Outside its soft band the result is the trimap's 0/255 (nearest trimap pixel), not the filter's. */
+  trimap?: Trimap | undefined;
+}
+
+/**
+ * Applies the coefficients to a guide of any size (the fast guided filter: coefficients computed at
+ * a lower resolution are smooth, so bilinear upsampling loses little while the higher-resolution
+ * guide keeps its edges). The result is clamped to [0,1] and written as 8-bit. `levels` are folded
+ * into the coefficients row by row, and pixels the `trimap` decides cost a table look-up only.
+ */
+export function applyCoefficients(
+  coefficients: GuidedCoefficients,
+  guide: RgbGuide,
+  options: ApplyOptions = {},
+): Buffer {
   const { width, height } = guide;
+  const [lo, hi] = options.levels ?? [0, 1];
+  // q' = (q − lo) / (hi − lo) = k·q + m: the same affine map on every coefficient row.
+  const k = 1 / (hi - lo);
+  const m = -lo * k;
   const xs = samplePositions(width, coefficients.width);
-  // The coefficients interpolated to the current output row, interleaved a_r, a_g, a_b, b.
+  const { trimap } = options;
+  const tx = trimap ? nearestIndices(width, trimap.width) : null;
+  // The coefficients interpolated to the current output row, interleaved a_r, a_g, a_b, b, and
+  // scaled so that the guide's bytes go in directly.
   const row = new Float64Array(coefficients.width * 4);
   const out = Buffer.allocUnsafe(width * height);
+  const { rgb } = guide;
+  const { lo: xlo, hi: xhi, weight: xw } = xs;
+  const codes = trimap?.codes;
   for (let y = 0; y < height; y++) {
     const [y0, y1, wy] = samplePosition(y, height, coefficients.height);
-    lerpRows(coefficients.planes, y0 * coefficients.width, y1 * coefficients.width, wy, row);
-    applyRow(row, xs, guide, y, out);
+    lerpRows(coefficients.planes, y0 * coefficients.width, y1 * coefficients.width, wy, k / 255, m, row);
+    const trow = trimap ? nearestIndex(y, height, trimap.height) * trimap.width : 0;
+    for (let x = 0, s = y * width * 3, i = y * width; x < width; x++, s += 3, i++) {
+      if (codes && tx) {
+        const code = codes[trow + tx[x]!]!;
+        if (code !== SOFT) {
+          out[i] = code;
+          continue;
+        }
+      }
+      const x0 = xlo[x]! * 4;
+      const x1 = xhi[x]! * 4;
+      const wx = xw[x]!;
+      const ar = row[x0]! + wx * (row[x1]! - row[x0]!);
+      const ag = row[x0 + 1]! + wx * (row[x1 + 1]! - row[x0 + 1]!);
+      const ab = row[x0 + 2]! + wx * (row[x1 + 2]! - row[x0 + 2]!);
+      const b = row[x0 + 3]! + wx * (row[x1 + 3]! - row[x0 + 3]!);
+      const q = ar * rgb[s]! + ag * rgb[s + 1]! + ab * rgb[s + 2]! + b;
+      out[i] = q <= 0 ? 0 : q >= 1 ? 255 : Math.round(q * 255);
+    }
   }
   return out;
+}
+
+/** Coefficients that ignore the guide (a = 0, b = `plane`): applying them is a bilinear resize. */
+export function flatCoefficients(plane: FloatPlane): GuidedCoefficients {
+  const n = plane.data.length;
+  const zeros = new Float32Array(n);
+  return { planes: [zeros, zeros, zeros, plane.data], width: plane.width, height: plane.height };
 }
 
 /** Per output index: the two neighbouring source indices and the second one's weight (bilinear). */
@@ -250,25 +320,23 @@ interface Samples {
   weight: Float32Array;
 }
 
-function lerpRows(planes: GuidedCoefficients["planes"], r0: number, r1: number, wy: number, row: Float64Array): void {
+/** Two coefficient rows interpolated by `wy`, the a's times `ka`, b mapped to k·b + m (k = 255·ka). */
+function lerpRows(
+  planes: GuidedCoefficients["planes"],
+  r0: number,
+  r1: number,
+  wy: number,
+  ka: number,
+  m: number,
+  row: Float64Array,
+): void {
+  const k = ka * 255;
   for (let c = 0; c < 4; c++) {
     const d = planes[c]!;
-    for (let x = 0, o = c; o < row.length; x++, o += 4) row[o] = d[r0 + x]! + wy * (d[r1 + x]! - d[r0 + x]!);
-  }
-}
-
-function applyRow(row: Float64Array, xs: Samples, guide: RgbGuide, y: number, out: Buffer): void {
-  const { rgb, width } = guide;
-  for (let x = 0, s = y * width * 3, i = y * width; x < width; x++, s += 3, i++) {
-    const x0 = xs.lo[x]! * 4;
-    const x1 = xs.hi[x]! * 4;
-    const wx = xs.weight[x]!;
-    const ar = row[x0]! + wx * (row[x1]! - row[x0]!);
-    const ag = row[x0 + 1]! + wx * (row[x1 + 1]! - row[x0 + 1]!);
-    const ab = row[x0 + 2]! + wx * (row[x1 + 2]! - row[x0 + 2]!);
-    const b = row[x0 + 3]! + wx * (row[x1 + 3]! - row[x0 + 3]!);
-    const q = (ar * rgb[s]! + ag * rgb[s + 1]! + ab * rgb[s + 2]!) / 255 + b;
-    out[i] = q <= 0 ? 0 : q >= 1 ? 255 : Math.round(q * 255);
+    const [scale, offset] = c < 3 ? [ka, 0] : [k, m];
+    for (let x = 0, o = c; o < row.length; x++, o += 4) {
+      row[o] = (d[r0 + x]! + wy * (d[r1 + x]! - d[r0 + x]!)) * scale + offset;
+    }
   }
 }
 
@@ -288,6 +356,17 @@ function samplePositions(outSize: number, inSize: number): Samples {
   return samples;
 }
 
+/** The source pixel (nearest, pixel-centre aligned) of output index i. */
+function nearestIndex(i: number, outSize: number, inSize: number): number {
+  return Math.min(inSize - 1, Math.floor(((i + 0.5) * inSize) / outSize));
+}
+
+function nearestIndices(outSize: number, inSize: number): Int32Array {
+  const out = new Int32Array(outSize);
+  for (let i = 0; i < outSize; i++) out[i] = nearestIndex(i, outSize, inSize);
+  return out;
+}
+
 /** A single-channel float image, row-major (a soft mask, values usually in [0,1]). */
 export interface FloatPlane {
   data: Float32Array;
@@ -305,27 +384,116 @@ export function resizePlane(plane: FloatPlane, size: Size): FloatPlane {
   if (plane.width === width && plane.height === height) return { data: plane.data.slice(), width, height };
   const xs = samplePositions(width, plane.width);
   const out = new Float32Array(width * height);
+  const src = plane.data;
   for (let y = 0; y < height; y++) {
     const [y0, y1, wy] = samplePosition(y, height, plane.height);
     const r0 = y0 * plane.width;
     const r1 = y1 * plane.width;
     for (let x = 0, i = y * width; x < width; x++, i++) {
-      const [lo, hi, wx] = [xs.lo[x]!, xs.hi[x]!, xs.weight[x]!];
-      const top = plane.data[r0 + lo]! + wx * (plane.data[r0 + hi]! - plane.data[r0 + lo]!);
-      const bottom = plane.data[r1 + lo]! + wx * (plane.data[r1 + hi]! - plane.data[r1 + lo]!);
+      const lo = xs.lo[x]!;
+      const hi = xs.hi[x]!;
+      const wx = xs.weight[x]!;
+      const top = src[r0 + lo]! + wx * (src[r0 + hi]! - src[r0 + lo]!);
+      const bottom = src[r1 + lo]! + wx * (src[r1 + hi]! - src[r1 + lo]!);
       out[i] = top + wy * (bottom - top);
     }
   }
   return { data: out, width, height };
 }
 
+// Foreground planes, interleaved per pixel: background R, G, B and weight, then the same for the
+// foreground (box means of the clear pixels' colours and of their indicator).
+const FG_CHANNELS = 8;
+
+/** Where the clear background and the clear foreground are, and their mean colours, near each pixel. */
+export interface ForegroundPlanes {
+  /** {@link FG_CHANNELS} values per pixel, row-major. */
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
 /**
- * The subject's own colours along a soft edge (foreground estimation for a cutout). An edge pixel
- * is I = αF + (1 − α)B; B is taken as the mean colour of the clear background (`mask` ≤ 0.05)
- * within `radius` pixels of `mask`'s grid, and F = (I − (1 − α)B) / α. Faint pixels are mostly
- * background, so their solved F is noise: F leans, by (1 − α), on the mean colour of the clear
- * foreground (`mask` ≥ 0.95) nearby. `guide` is the image at the mask's size; `image` and `alpha`
- * are full size. Pixels with α of 0 or 1, or no clear background nearby, keep their colour.
+ * The box means, within `radius` pixels of `mask`'s grid, of the colours of `guide` (the image at
+ * the mask's size) where the mask is clear background (≤ 0.05) and clear foreground (≥ 0.95), with
+ * the share of such pixels: one streamed pass for all eight planes.
+ */
+export function foregroundPlanes(guide: RgbGuide, mask: FloatPlane, radius: number): ForegroundPlanes {
+  const { width, height } = mask;
+  const m = mask.data;
+  const { rgb } = guide;
+  const data = new Float32Array(width * height * FG_CHANNELS);
+  const accumulate: RowAccumulator = (y, sign, cols) => {
+    for (let x = 0, p = y * width, s = p * 3; x < width; x++, p++, s += 3) {
+      const v = m[p]!;
+      const o = v <= 0.05 ? x * FG_CHANNELS : v >= 0.95 ? x * FG_CHANNELS + 4 : -1;
+      if (o < 0) continue;
+      cols[o] = cols[o]! + sign * rgb[s]!;
+      cols[o + 1] = cols[o + 1]! + sign * rgb[s + 1]!;
+      cols[o + 2] = cols[o + 2]! + sign * rgb[s + 2]!;
+      cols[o + 3] = cols[o + 3]! + sign;
+    }
+  };
+  slidingBoxMeans(mask, radius, FG_CHANNELS, accumulate, (y, { prefix, lo, hi, scale }) => {
+    for (let x = 0, d = y * width * FG_CHANNELS; x < width; x++) {
+      const l = lo[x]!;
+      const h = hi[x]!;
+      const f = scale[x]!;
+      for (let c = 0; c < FG_CHANNELS; c++, d++) data[d] = (prefix[h + c]! - prefix[l + c]!) * f;
+    }
+  });
+  return { data, width, height };
+}
+
+/**
+ * The subject's own colours along a soft edge (foreground estimation for a cutout), one pass over
+ * `image` (any size) that does work only where `alpha` (its size) is strictly between 0 and 255. An
+ * edge pixel is I = αF + (1 − α)B; B is the mean colour of the clear background nearby (`planes`,
+ * bilinear) and F = (I − (1 − α)B) / α. Faint pixels are mostly background, so their solved F is
+ * noise: F leans, by (1 − α), on the mean colour of the clear foreground nearby, which makes it
+ * I + (1 − α)(F̄ − B). Pixels with no clear background nearby keep their colour.
+ */
+export function decontaminate(image: RgbGuide, alpha: Uint8Array, planes: ForegroundPlanes): Buffer {
+  const { width, height } = image;
+  const src = image.rgb;
+  const copy = Buffer.from(src);
+  const xs = samplePositions(width, planes.width);
+  const p = planes.data;
+  const stride = planes.width * FG_CHANNELS;
+  const at = new Float64Array(FG_CHANNELS);
+  for (let y = 0; y < height; y++) {
+    const [y0, y1, wy] = samplePosition(y, height, planes.height);
+    const r0 = y0 * stride;
+    const r1 = y1 * stride;
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      const a255 = alpha[i]!;
+      if (a255 === 0 || a255 === 255) continue;
+      const lo = xs.lo[x]! * FG_CHANNELS;
+      const hi = xs.hi[x]! * FG_CHANNELS;
+      const wx = xs.weight[x]!;
+      for (let k = 0; k < FG_CHANNELS; k++) {
+        const top = p[r0 + lo + k]! + wx * (p[r0 + hi + k]! - p[r0 + lo + k]!);
+        at[k] = top + wy * (p[r1 + lo + k]! + wx * (p[r1 + hi + k]! - p[r1 + lo + k]!) - top);
+      }
+      const wb = at[3]!;
+      if (wb < 1e-3) continue;
+      const wf = at[7]!;
+      const a = a255 / 255;
+      const s = i * 3;
+      for (let c = 0; c < 3; c++) {
+        const background = at[c]! / wb;
+        const f =
+          wf < 1e-3 ? (src[s + c]! - (1 - a) * background) / a : src[s + c]! + (1 - a) * (at[4 + c]! / wf - background);
+        copy[s + c] = f <= 0 ? 0 : f >= 255 ? 255 : Math.round(f);
+      }
+    }
+  }
+  return copy;
+}
+
+/**
+ * {@link decontaminate} with the planes taken from `guide` (the image at `mask`'s size) within
+ * `radius` mask pixels; `image` and `alpha` are full size.
  */
 export function estimateForeground(
   image: RgbGuide,
@@ -334,41 +502,22 @@ export function estimateForeground(
   mask: FloatPlane,
   radius: number,
 ): Buffer {
-  const n = mask.data.length;
-  // Planes 0–3: background R, G, B and weight; 4–7: the same for the foreground.
-  const planes = Array.from({ length: 8 }, () => new Float32Array(n));
-  for (let i = 0; i < n; i++) {
-    const m = mask.data[i]!;
-    const base = m <= 0.05 ? 0 : m >= 0.95 ? 4 : -1;
-    if (base < 0) continue;
-    for (let c = 0; c < 3; c++) planes[base + c]![i] = guide.rgb[i * 3 + c]!;
-    planes[base + 3]![i] = 1;
-  }
-  for (const plane of planes) boxMean(plane, mask, radius, plane);
-  const out = Buffer.from(image.rgb);
-  const xs = samplePositions(image.width, mask.width);
-  const at = new Float64Array(8);
-  for (let y = 0; y < image.height; y++) {
-    const [y0, y1, wy] = samplePosition(y, image.height, mask.height);
-    const [r0, r1] = [y0 * mask.width, y1 * mask.width];
-    for (let x = 0, i = y * image.width; x < image.width; x++, i++) {
-      const a = alpha[i]! / 255;
-      if (a === 0 || a === 1) continue;
-      const [lo, hi, wx] = [xs.lo[x]!, xs.hi[x]!, xs.weight[x]!];
-      for (let k = 0; k < 8; k++) {
-        const p = planes[k]!;
-        const top = p[r0 + lo]! + wx * (p[r0 + hi]! - p[r0 + lo]!);
-        at[k] = top + wy * (p[r1 + lo]! + wx * (p[r1 + hi]! - p[r1 + lo]!) - top);
-      }
-      if (at[3]! < 1e-3) continue;
-      for (let c = 0; c < 3; c++) {
-        const solved = (image.rgb[i * 3 + c]! - (1 - a) * (at[c]! / at[3]!)) / a;
-        const f = at[7]! < 1e-3 ? solved : a * solved + (1 - a) * (at[4 + c]! / at[7]!);
-        out[i * 3 + c] = f <= 0 ? 0 : f >= 255 ? 255 : Math.round(f);
-      }
-    }
-  }
-  return out;
+  return decontaminate(image, alpha, foregroundPlanes(guide, mask, radius));
+}
+
+/**
+ * The trimap of `mask`: 255 / 0 where a pixel lies more than `band` pixels inside / outside the
+ * outline of `mask` ≥ 0.5 (chessboard distance), {@link SOFT} within the band.
+ */
+export function trimapOf(mask: FloatPlane, band: number): Trimap {
+  const { width, height } = mask;
+  const n = width * height;
+  const inside = new Uint8Array(n);
+  for (let i = 0; i < n; i++) inside[i] = mask.data[i]! >= 0.5 ? 1 : 0;
+  const d = outlineDistance(inside, width, height);
+  const codes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) codes[i] = d[i]! > band ? (inside[i] ? 255 : 0) : SOFT;
+  return { codes, width, height };
 }
 
 /**
@@ -377,49 +526,60 @@ export function estimateForeground(
  * leaving the soft edge to the filter only within the band.
  */
 export function applyTrimap(alpha: Uint8Array, image: Size, mask: FloatPlane, band: number): void {
-  const inside = Uint8Array.from(mask.data, (v) => (v >= 0.5 ? 1 : 0));
-  const far = farFromOutline(inside, mask.width, mask.height, band);
-  const nearest = (i: number, from: number, to: number): number =>
-    Math.min(to - 1, Math.floor(((i + 0.5) * to) / from));
-  const xs = Int32Array.from({ length: image.width }, (_, x) => nearest(x, image.width, mask.width));
+  const { codes, width } = trimapOf(mask, band);
+  const xs = nearestIndices(image.width, width);
   for (let y = 0; y < image.height; y++) {
-    const row = nearest(y, image.height, mask.height) * mask.width;
+    const row = nearestIndex(y, image.height, mask.height) * width;
     for (let x = 0, i = y * image.width; x < image.width; x++, i++) {
-      const j = row + xs[x]!;
-      if (far[j]) alpha[i] = inside[j] ? 255 : 0;
+      const code = codes[row + xs[x]!]!;
+      if (code !== SOFT) alpha[i] = code;
     }
   }
 }
 
-/** 1 where the chessboard distance to the nearest pixel of the other class exceeds `band` (two passes). */
-function farFromOutline(inside: Uint8Array, width: number, height: number, band: number): Uint8Array {
+/**
+ * The chessboard distance from each pixel to the nearest pixel of the other class (1 next to the
+ * outline; 65535 when there is no other class): two raster passes.
+ */
+function outlineDistance(inside: Uint8Array, width: number, height: number): Uint16Array {
   const d = new Uint16Array(inside.length).fill(65535);
-  for (let i = 0; i < inside.length; i++) {
-    const [x, v] = [i % width, inside[i]];
-    const differs = (j: number): boolean => inside[j] !== v;
-    if ((x > 0 && differs(i - 1)) || (x < width - 1 && differs(i + 1))) d[i] = 1;
-    else if ((i >= width && differs(i - width)) || (i < (height - 1) * width && differs(i + width))) d[i] = 1;
-  }
-  const relax = (i: number, j: number): void => {
-    if (d[j]! + 1 < d[i]!) d[i] = d[j]! + 1;
-  };
-  for (let i = 0; i < inside.length; i++) {
-    const x = i % width;
-    if (x > 0) relax(i, i - 1);
-    if (i >= width) {
-      relax(i, i - width);
-      if (x > 0) relax(i, i - width - 1);
-      if (x < width - 1) relax(i, i - width + 1);
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, i++) {
+      const v = inside[i];
+      if (
+        (x > 0 && inside[i - 1] !== v) ||
+        (x < width - 1 && inside[i + 1] !== v) ||
+        (y > 0 && inside[i - width] !== v) ||
+        (y < height - 1 && inside[i + width] !== v)
+      )
+        d[i] = 1;
     }
   }
-  for (let i = inside.length - 1; i >= 0; i--) {
-    const x = i % width;
-    if (x < width - 1) relax(i, i + 1);
-    if (i < (height - 1) * width) {
-      relax(i, i + width);
-      if (x < width - 1) relax(i, i + width + 1);
-      if (x > 0) relax(i, i + width - 1);
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, i++) {
+      let best = d[i]!;
+      if (x > 0 && d[i - 1]! + 1 < best) best = d[i - 1]! + 1;
+      if (y > 0) {
+        const up = i - width;
+        if (d[up]! + 1 < best) best = d[up]! + 1;
+        if (x > 0 && d[up - 1]! + 1 < best) best = d[up - 1]! + 1;
+        if (x < width - 1 && d[up + 1]! + 1 < best) best = d[up + 1]! + 1;
+      }
+      d[i] = best;
     }
   }
-  return Uint8Array.from(d, (v) => (v > band ? 1 : 0));
+  for (let y = height - 1, i = inside.length - 1; y >= 0; y--) {
+    for (let x = width - 1; x >= 0; x--, i--) {
+      let best = d[i]!;
+      if (x < width - 1 && d[i + 1]! + 1 < best) best = d[i + 1]! + 1;
+      if (y < height - 1) {
+        const down = i + width;
+        if (d[down]! + 1 < best) best = d[down]! + 1;
+        if (x < width - 1 && d[down + 1]! + 1 < best) best = d[down + 1]! + 1;
+        if (x > 0 && d[down - 1]! + 1 < best) best = d[down - 1]! + 1;
+      }
+      d[i] = best;
+    }
+  }
+  return d;
 }

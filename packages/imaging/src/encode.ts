@@ -17,6 +17,13 @@ export interface EncodedImage {
   contentType: string;
 }
 
+/**
+ * libvips' default efforts spend CPU for little: on a 3.8 MP photo avif effort 4 took 11.3 s for
+ * 0.10 MB against 1.6 s for 0.11 MB at effort 3, and webp effort 4 435 ms against 221 ms at effort
+ * 2 for 5 % more bytes. PNG keeps zlib level 6 (level 2 saves a fifth of ~50 ms/MP).
+ */
+const EFFORT = { webp: 2, avif: 3 } as const;
+
 const CONTENT_TYPES = {
   png: "image/png",
   jpeg: "image/jpeg",
@@ -59,10 +66,10 @@ export async function encodeImage(
       });
       break;
     case "webp":
-      pipeline = pipeline.webp(quality);
+      pipeline = pipeline.webp({ ...quality, effort: EFFORT.webp });
       break;
     case "avif":
-      pipeline = pipeline.avif(quality);
+      pipeline = pipeline.avif({ ...quality, effort: EFFORT.avif });
       break;
   }
   const data = await pipeline.toBuffer();

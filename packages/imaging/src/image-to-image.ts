@@ -321,5 +321,5 @@ export async function resizeRaw(
   // sharp turns a resized 1-channel raw buffer into 3 channels: keep one.
   if (channels === 1) pipeline = pipeline.extractChannel(0);
   const rgb = await pipeline.raw().toBuffer();
-  return { rgb, ...size };
+  return { rgb, width: size.width, height: size.height };
 }

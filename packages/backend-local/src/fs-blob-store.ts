@@ -97,13 +97,24 @@ interface Staged {
   sizeBytes: number;
 }
 
-/** Writes `body` to a temporary file beside `path`; a failed write removes it. */
+/**
+ * Writes `body` to a temporary file beside `path`; a failed write removes it. A buffer is written
+ * first and its directory made only when that fails for want of it (most keys go to directories that
+ * exist); a stream cannot be replayed, so its directory is made first.
+ */
 async function stage(path: string, body: Buffer | Readable): Promise<Staged> {
-  await mkdir(dirname(path), { recursive: true });
   const temp = join(dirname(path), `.tmp-${randomUUID()}`);
   try {
-    if (Buffer.isBuffer(body)) await writeFile(temp, body);
-    else await pipeline(body, createWriteStream(temp));
+    if (Buffer.isBuffer(body)) {
+      await writeFile(temp, body).catch(async (err: unknown) => {
+        if (!isMissing(err)) throw err;
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(temp, body);
+      });
+      return { path, temp, sizeBytes: body.length };
+    }
+    await mkdir(dirname(path), { recursive: true });
+    await pipeline(body, createWriteStream(temp));
     return { path, temp, sizeBytes: (await stat(temp)).size };
   } catch (err) {
     await rm(temp, { force: true });
@@ -131,4 +142,8 @@ function nullIfMissing(err: unknown): null {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return null;
   throw err;
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "ENOENT";
 }

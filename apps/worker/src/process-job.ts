@@ -108,6 +108,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
     });
     const totalStart = performance.now();
     const result = await deps.pipelines.run(job.op, await readAll(input), currentOptions(job), {
+      job: { id: job.id, attempt: job.attempts },
       signal,
       onProgress,
     });

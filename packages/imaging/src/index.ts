@@ -17,8 +17,10 @@ export {
 export { downloadModel, type DownloadProgress, type DownloadTarget } from "./model-download.js";
 export { createHttpModelSource, createModelSource, createUrlModelSource, type ModelSource } from "./model-source.js";
 export { createPipelinePool, type PipelinePool, type PipelinePoolOptions, type ThreadBudget } from "./pipeline-pool.js";
+export { OP_HANDLERS, type JobRef, type OpContext, type OpHandler, type OpModels, type OpTable } from "./ops/index.js";
 export {
   createPipelines,
+  type PipelineContext,
   type PipelineDeps,
   type PipelineLimits,
   type PipelineResult,

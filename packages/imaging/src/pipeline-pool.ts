@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { MessageChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
-import type { Logger } from "@imagen/core";
+import { LOG_LEVELS, type Logger, type LogLevel } from "@imagen/core";
 import type { TileOverrides } from "./image-to-image.js";
 import { chooseModels, modelsOf } from "./model-choice.js";
 import type { ModelManifest, ModelRegistry } from "./models.js";
@@ -57,6 +57,7 @@ export function createPipelinePool(options: PipelinePoolOptions): PipelinePool {
     limits: options.limits,
     ...(options.tiles && { tiles: options.tiles }),
     sharpConcurrency: budget.intraOpThreads,
+    logLevel: logLevelOf(options.log),
   };
   const pool = new Piscina<PipelineTask, PipelineTaskResult>({
     filename: threadFile(),
@@ -98,7 +99,7 @@ export function createPipelinePool(options: PipelinePoolOptions): PipelinePool {
         };
       });
       ctx.signal.addEventListener("abort", onAbort, { once: true });
-      const task: PipelineTask = { kind: "run", op, options: jobOptions, input, progress: port2, cancel };
+      const task: PipelineTask = { kind: "run", op, options: jobOptions, input, job: ctx.job, progress: port2, cancel };
       const running = pool.run(task, { transferList: [port2] });
       running.then(
         () => port1.close(),
@@ -142,6 +143,11 @@ export function createPipelinePool(options: PipelinePoolOptions): PipelinePool {
     // Waits for running jobs (canceled ones stop at their next tile): destroying a thread mid-run aborts the process.
     close: () => pool.close(),
   };
+}
+
+function logLevelOf(log: Logger | undefined): LogLevel {
+  const level = log?.level;
+  return LOG_LEVELS.find((l) => l === level) ?? "silent";
 }
 
 function asError(value: unknown): Error {

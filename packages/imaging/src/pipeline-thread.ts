@@ -1,12 +1,13 @@
 import type { MessagePort } from "node:worker_threads";
 import { Piscina, move, transferableSymbol, valueSymbol } from "piscina";
-import type { OpName, OpOptionsMap } from "@imagen/core";
+import { createLogger, type LogLevel, type OpName, type OpOptionsMap } from "@imagen/core";
 import { configureSharp } from "./configure-sharp.js";
 import { createModelRegistry, type ModelManifest } from "./models.js";
 import { createPipelines, type PipelineLimits, type PipelineResult, type Pipelines } from "./pipelines.js";
 import { createSessionCache, type SessionCacheOptions } from "./sessions.js";
 import type { TileOverrides } from "./image-to-image.js";
 import { serializeError, type SerializedError } from "./thread-errors.js";
+import type { JobRef } from "./ops/index.js";
 
 /** What every pool thread is started with (structured-cloned into `workerData`). */
 export interface PipelineThreadData {
@@ -17,6 +18,8 @@ export interface PipelineThreadData {
   tiles?: TileOverrides;
   /** libvips threads per thread's sharp calls. */
   sharpConcurrency: number;
+  /** The pool owner's log level: threads log with their own logger at the same level. */
+  logLevel: LogLevel;
 }
 
 /** One job for a pool thread. */
@@ -26,6 +29,7 @@ export type PipelineTask =
       op: OpName;
       options: OpOptionsMap[OpName];
       input: Uint8Array;
+      job: JobRef | undefined;
       /** Receives progress fractions. */
       progress: MessagePort;
       /** Int32 cell set to 1 by the pool when the job is canceled; read between tiles. */
@@ -47,9 +51,10 @@ const CANCEL_POLL_MS = 50;
 
 const data = Piscina.workerData as PipelineThreadData;
 configureSharp({ concurrency: data.sharpConcurrency, cacheMb: 0 });
+const log = createLogger({ service: "imagen-worker", level: data.logLevel }).child({ component: "pipeline-thread" });
 const pipelines: Pipelines = createPipelines({
   registry: createModelRegistry({ manifest: data.manifest, modelDir: data.modelDir }),
-  sessions: createSessionCache(data.sessions),
+  sessions: createSessionCache({ ...data.sessions, log }),
   limits: data.limits,
   ...(data.tiles && { tiles: data.tiles }),
 });
@@ -82,6 +87,8 @@ async function runJob(task: Extract<PipelineTask, { kind: "run" }>): Promise<Pip
   try {
     const input = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
     const result = await pipelines.run(task.op, input, task.options, {
+      job: task.job,
+      log,
       signal: abort.signal,
       onProgress: (fraction) => {
         task.progress.postMessage(fraction);

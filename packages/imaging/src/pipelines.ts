@@ -4,22 +4,19 @@ import {
   PermanentJobError,
   encoderQuality,
   expectedOutputSize,
-  type BackgroundRemovalOptions,
-  type EnhanceOptions,
+  type Logger,
   type OpName,
   type OpOptionsMap,
   type OutputFormat,
 } from "@imagen/core";
-import { removeBackground } from "./background-removal.js";
 import { decodeImage } from "./decode.js";
-import { defaultOutputFormat, encodeImage, type RawImage } from "./encode.js";
-import { enhancePhoto } from "./enhance.js";
-import { addTime, transformImage, type RunContext, type StageTimes, type TileOverrides } from "./image-to-image.js";
+import { defaultOutputFormat, encodeImage } from "./encode.js";
+import type { RunContext, StageTimes, TileOverrides } from "./image-to-image.js";
 import { chooseModels, modelsOf } from "./model-choice.js";
 import type { ModelEntry, ModelRegistry } from "./models.js";
+import { OP_HANDLERS, type JobRef, type OpModels } from "./ops/index.js";
 import { assertPixelLimit } from "./pixel-limit.js";
 import { probeImage } from "./probe.js";
-import { sharpenRaw } from "./sharpen.js";
 import type { LoadedModel, SessionCache } from "./sessions.js";
 
 /** Size limits, each configurable; output is checked from the header before decoding. */
@@ -52,6 +49,12 @@ export interface PipelineResult {
   timings: { decodeMs: number; preMs: number; inferMs: number; postMs: number; encodeMs: number };
 }
 
+/** Cancel and progress hooks, and for a job its id and attempt (the handler's log lines carry them). */
+export interface PipelineContext extends RunContext {
+  job?: JobRef | undefined;
+  log?: Logger | undefined;
+}
+
 export interface Pipelines {
   /**
    * Runs `op` on the encoded `input`; options are already validated (core's `parseOptions`). Any
@@ -59,22 +62,23 @@ export interface Pipelines {
    * channel is kept (upscale scales it, enhance and comic keep it, background-removal multiplies
    * it into the mask). An animated input (GIF, animated WebP) is processed from its first frame.
    */
-  run<Op extends OpName>(op: Op, input: Buffer, options: OpOptionsMap[Op], ctx: RunContext): Promise<PipelineResult>;
+  run<Op extends OpName>(
+    op: Op,
+    input: Buffer,
+    options: OpOptionsMap[Op],
+    ctx: PipelineContext,
+  ): Promise<PipelineResult>;
   /** Whether this build can run `op`. */
   supports(op: OpName): boolean;
   /** Resolves and loads each op's default models (helpers included) and runs one tiny inference on each. */
   warmUp(ops: readonly OpName[]): Promise<void>;
 }
 
-// upscale, enhance and comic are tiled image→image; background-removal has its own mask path.
-export const SUPPORTED_OPS: readonly OpName[] = ["upscale", "enhance", "comic", "background-removal"];
+export const SUPPORTED_OPS = Object.keys(OP_HANDLERS) as readonly OpName[];
 
 /**
- * Creates the op pipelines: probe → decode → models → encode, with the models `chooseModels` picks.
- * Upscale and comic run their model in tiles (`transformImage`); enhance measures the photo and
- * denoises and brightens as needed (`enhancePhoto`); background-removal predicts the subject's mask
- * on reduced copies (whole photo, mirror image, crop, portrait helper) and refines it to full size
- * (`removeBackground`).
+ * Creates the op pipelines: probe → decode → models → encode, with the models `chooseModels` picks;
+ * the model step of each op is its handler in `ops/` (the `OP_HANDLERS` table).
  * Permanent input problems raise `PermanentJobError`; a missing model raises `MODEL_UNAVAILABLE`.
  */
 export function createPipelines(deps: PipelineDeps): Pipelines {
@@ -101,31 +105,22 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
 
       const choice = chooseModels(registry, op, options);
       // Model loading (once per process, normally at warm-up) is logged by the session cache, not timed here.
-      const main = await load(choice.main);
+      const models: OpModels = {
+        main: await load(choice.main),
+        denoiser: choice.denoiser && (await load(choice.denoiser)),
+        portrait: choice.portrait && (await load(choice.portrait)),
+      };
       const times: StageTimes = { preMs: 0, inferMs: 0, postMs: 0 };
-      const staged: RunContext = { signal: ctx.signal, onProgress: (f) => ctx.onProgress(f), times };
-      let image: RawImage;
-      if (op === "background-removal") {
-        const portrait = choice.portrait && (await load(choice.portrait));
-        image = await removeBackground({ main, portrait }, decoded, options as BackgroundRemovalOptions, staged);
-      } else if (op === "enhance") {
-        const denoiser = await load(choice.denoiser!);
-        image = await enhancePhoto(
-          { lowLight: main, denoiser },
-          decoded,
-          options as EnhanceOptions,
-          staged,
-          deps.tiles,
-        );
-      } else {
-        image = await transformImage(main.session, main.entry.contract, decoded, staged, { target, tiles: deps.tiles });
-        const { sharpen } = main.entry.contract;
-        if (sharpen) {
-          const t = performance.now();
-          image = await sharpenRaw(image, sharpen);
-          addTime(times, "postMs", t);
-        }
-      }
+      const log = ctx.log?.child({ op, ...(ctx.job && { jobId: ctx.job.id, attempt: ctx.job.attempt }) });
+      const image = await OP_HANDLERS[op].run(models, decoded, options, {
+        signal: ctx.signal,
+        onProgress: (f) => ctx.onProgress(f),
+        times,
+        log,
+        job: ctx.job,
+        target,
+        tiles: deps.tiles,
+      });
       const encodeStart = performance.now();
       const format = options.format ?? defaultOutputFormat(image.alpha !== null, probed.format);
       const encoded = await encodeImage(image, { format, quality: encoderQuality(options) });

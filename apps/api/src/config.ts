@@ -1,3 +1,4 @@
+import { readBackendConfig, type BackendConfig } from "@imagen/backends";
 import { EnvReader, readServiceConfig, type ServiceConfig } from "@imagen/core";
 
 /**
@@ -5,6 +6,7 @@ import { EnvReader, readServiceConfig, type ServiceConfig } from "@imagen/core";
  * itself, except through the embedded worker of `npm start`, which also tells it what can run.
  */
 export interface ApiConfig extends ServiceConfig {
+  backend: BackendConfig;
   port: number;
   host: string;
   /** Runs a worker for every op inside the API process (`npm start`); off in production. */
@@ -24,6 +26,7 @@ export function loadApiConfig(env: Readonly<Record<string, string | undefined>>)
     port: reader.int("PORT", 8080, { min: 0, max: 65535 }),
     host: reader.string("HOST", "0.0.0.0"),
     ...readServiceConfig(reader),
+    backend: readBackendConfig(reader),
     // Off by default so a production API never runs models by accident; `npm start` turns it on.
     embeddedWorker: reader.bool("IMAGEN_EMBEDDED_WORKER", false),
     resultUrlTtlS: reader.int("RESULT_URL_TTL_S", 900, { min: 1, max: 7 * 24 * 3600 }),

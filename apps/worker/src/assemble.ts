@@ -1,12 +1,6 @@
 import type { Backend, Logger } from "@imagen/core";
-import { createGcsModelSource } from "@imagen/backend-gcp";
-import {
-  createModelRegistry,
-  createModelSource,
-  createPipelinePool,
-  loadManifest,
-  type ModelRegistry,
-} from "@imagen/imaging";
+import { modelSourceFor } from "@imagen/backends";
+import { createModelRegistry, createPipelinePool, loadManifest, type ModelRegistry } from "@imagen/imaging";
 import type { Registry } from "prom-client";
 import type { WorkerConfig } from "./config.js";
 import { createWorkerMetrics } from "./metrics.js";
@@ -24,11 +18,7 @@ export async function assembleWorker(
   const registry = createModelRegistry({
     manifest,
     modelDir: config.models.modelDir,
-    ...(config.modelSource && {
-      source: createModelSource(config.modelSource, {
-        gcs: (spec) => createGcsModelSource({ ...spec, apiEndpoint: gcsEndpoint(config) }),
-      }),
-    }),
+    ...(config.modelSource && { source: modelSourceFor(config.modelSource, config.backend) }),
     log: shared.log,
   });
   const pipelines = createPipelinePool({
@@ -51,9 +41,4 @@ export async function assembleWorker(
     config,
   );
   return { ...worker, registry, closeSessions: () => pipelines.close() };
-}
-
-// A gs:// model source talks to the same Cloud Storage as the blob store (an emulator in tests).
-function gcsEndpoint(config: WorkerConfig): string | undefined {
-  return config.backend.kind === "gcp" ? config.backend.gcp.emulators.storage : undefined;
 }

@@ -1,8 +1,10 @@
+import { readBackendConfig, type BackendConfig } from "@imagen/backends";
 import { availableParallelism } from "node:os";
 import { EnvReader, OP_NAMES, readServiceConfig, type OpName, type ServiceConfig } from "@imagen/core";
 import { parseModelSource, type ModelSourceSpec, type ThreadBudget } from "@imagen/imaging";
 
 export interface WorkerConfig extends ServiceConfig {
+  backend: BackendConfig;
   /** Ops this process consumes; one Deployment per op in production. */
   ops: OpName[];
   /** Jobs taken from the queue at once per op; bound it by GPU memory in production. */
@@ -26,6 +28,7 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
   const concurrency = reader.int("WORKER_CONCURRENCY", 1, { min: 1, max: 64 });
   const config: WorkerConfig = {
     ...readServiceConfig(reader),
+    backend: readBackendConfig(reader),
     ops: reader.listOf("IMAGEN_WORKER_OPS", OP_NAMES, OP_NAMES),
     concurrency,
     threads: readThreadBudget(reader, concurrency),

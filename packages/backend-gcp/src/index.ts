@@ -5,3 +5,4 @@ export { pubSubNames, subscriptionSettings, type PubSubNames, type SubscriptionS
 export { parseServiceAccountKey } from "./service-account-key.js";
 export { createGcsModelSource, type GcsModelSourceOptions } from "./gcs-model-source.js";
 export { createGcpBackend, type GcpBackend, type GcpBackendOptions, type GcpEmulators } from "./gcp-backend.js";
+export { readGcpConfig, type GcpConfig } from "./gcp-config.js";

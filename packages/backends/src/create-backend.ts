@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { createGcpBackend, parseServiceAccountKey } from "@imagen/backend-gcp";
+import { createGcpBackend, parseServiceAccountKey, type GcpConfig } from "@imagen/backend-gcp";
 import { createLocalBackend } from "@imagen/backend-local";
-import type { Backend, BackendConfig, GcpConfig, Logger, QueueConfig } from "@imagen/core";
+import type { Backend, Logger, QueueConfig } from "@imagen/core";
+import type { BackendConfig } from "./backend-config.js";
 
 /** The one place that picks the backend adapters from config. */
 export async function createBackend(config: BackendConfig, log: Logger): Promise<Backend> {

@@ -1,6 +1,6 @@
+import { EnvReader } from "@imagen/core";
 import { describe, expect, it } from "vitest";
-import { readBackendConfig } from "./config.js";
-import { EnvReader } from "./env-reader.js";
+import { readBackendConfig } from "./backend-config.js";
 
 function read(env: Record<string, string>) {
   const reader = new EnvReader(env);

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CONFIG_SOURCES } from "@imagen/testing/stack";
 import { parseAllDocuments } from "yaml";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -72,7 +73,6 @@ export function findObject(objects: { doc: Doc }[], kind: string, name: string):
   return objects.find(({ doc }) => doc.kind === kind && at(doc, "metadata", "name") === name)?.doc;
 }
 
-const CONFIG_SOURCES = ["packages/core/src/config.ts", "apps/api/src/config.ts", "apps/worker/src/config.ts"];
 
 function configCalls(pattern: RegExp): Set<string> {
   return new Set(CONFIG_SOURCES.flatMap((source) => [...read(source).matchAll(pattern)].map((m) => m[1]!)));

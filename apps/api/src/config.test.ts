@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { readEnvExample } from "@imagen/testing/stack";
+import { CONFIG_SOURCES, readEnvExample } from "@imagen/testing/stack";
 import { describe, expect, it } from "vitest";
 import { loadApiConfig } from "./config.js";
 
@@ -39,15 +39,8 @@ describe(".env.example", () => {
     const { text, env } = readEnvExample();
     expect(loadApiConfig(env)).toMatchObject({ port: 8080, embeddedWorker: false });
     const documented = new Set(text.match(/^#? ?[A-Z][A-Z0-9_]+(?==)/gm)?.map((name) => name.replace(/^# ?/, "")));
-    const read = [
-      "api/src/config.ts",
-      "worker/src/config.ts",
-      "../packages/core/src/config.ts",
-      "../packages/backend-local/src/local-config.ts",
-      "../packages/backend-gcp/src/gcp-config.ts",
-      "../packages/backends/src/backend-config.ts",
-    ].flatMap((file) =>
-      [...readFileSync(new URL(`../../${file}`, import.meta.url), "utf8").matchAll(/\(\s*"([A-Z][A-Z0-9_]+)"/g)].map(
+    const read = CONFIG_SOURCES.flatMap((file) =>
+      [...readFileSync(new URL(`../../../${file}`, import.meta.url), "utf8").matchAll(/\(\s*"([A-Z][A-Z0-9_]+)"/g)].map(
         (m) => m[1],
       ),
     );

@@ -1,3 +1,3 @@
 export { slowUpscaleModel, type SlowUpscaleSpec } from "./slow-upscale-model.js";
 export { writeTestModels, type TestModels } from "./test-models.js";
-export { readEnvExample } from "./env-example.js";
+export { CONFIG_SOURCES, readEnvExample } from "./env-example.js";

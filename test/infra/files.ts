@@ -73,7 +73,6 @@ export function findObject(objects: { doc: Doc }[], kind: string, name: string):
   return objects.find(({ doc }) => doc.kind === kind && at(doc, "metadata", "name") === name)?.doc;
 }
 
-
 function configCalls(pattern: RegExp): Set<string> {
   return new Set(CONFIG_SOURCES.flatMap((source) => [...read(source).matchAll(pattern)].map((m) => m[1]!)));
 }

@@ -21,11 +21,7 @@ export interface EmbeddedWorker extends LocalRun {
  * crash of the other. The child reads the same environment (its health server on an ephemeral
  * port) and reports its state over the IPC channel; the API never imports the worker.
  */
-export function startEmbeddedWorker(options: {
-  env: NodeJS.ProcessEnv;
-  log: Logger;
-  entry?: string;
-}): EmbeddedWorker {
+export function startEmbeddedWorker(options: { env: NodeJS.ProcessEnv; log: Logger; entry?: string }): EmbeddedWorker {
   const entry = options.entry ?? WORKER_ENTRY;
   if (!existsSync(entry)) {
     throw new ConfigError(`IMAGEN_EMBEDDED_WORKER=true needs the worker build at ${entry}: run npm run build`);
@@ -43,7 +39,8 @@ export function startEmbeddedWorker(options: {
   });
   child.on("exit", (code, signal) => {
     exited = `the embedded worker exited (${signal ?? `code ${code}`})`;
-    if (!stopping) log.error({ code, signal }, "embedded worker exited; its ops are unavailable until the API restarts");
+    if (!stopping)
+      log.error({ code, signal }, "embedded worker exited; its ops are unavailable until the API restarts");
   });
 
   return {

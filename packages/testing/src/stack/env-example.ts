@@ -10,7 +10,6 @@ export const CONFIG_SOURCES = [
   "packages/backends/src/backend-config.ts",
 ] as const;
 
-
 /** The repo's `.env.example`: its text, and the variables it sets (commented-out lines excluded). */
 export function readEnvExample(): { text: string; env: Record<string, string> } {
   const text = readFileSync(new URL("../../../../.env.example", import.meta.url), "utf8");

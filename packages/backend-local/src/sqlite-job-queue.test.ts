@@ -85,6 +85,18 @@ describe("SqliteJobQueue", () => {
     expect(seen.every((delivery) => delivery.attempt === 1)).toBe(true);
   });
 
+  it("wakes a consumer of another instance when a message is published, long before its next poll", async () => {
+    // Two instances on one file are what two processes are: only the WAL file's change tells the consumer.
+    const [publisher, worker] = [open(), open({ pollIntervalMs: 60_000 })];
+    const seen: Delivery[] = [];
+    record(worker, seen);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const published = performance.now();
+    await publisher.publish("upscale", { jobId: "job-1" });
+    await vi.waitFor(() => expect(seen).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    expect(performance.now() - published).toBeLessThan(1_000);
+  });
+
   it("dead-letters at once when the handler throws a PermanentJobError", async () => {
     const queue = open({ maxAttempts: 5 });
     await queue.publish("comic", { jobId: "job-1" });

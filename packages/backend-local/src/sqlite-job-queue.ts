@@ -1,3 +1,5 @@
+import { watch, type FSWatcher } from "node:fs";
+import { basename, dirname } from "node:path";
 import { isPermanentJobError } from "@imagen/core";
 import type { Consumer, DeadLetterHandler, DeliveryHandler, JobQueue, Logger, OpName, QueueConfig } from "@imagen/core";
 import { backoffDelayMs } from "./backoff.js";
@@ -31,7 +33,9 @@ interface Registered {
  * once, and renews the lease while the handler runs. A failed delivery comes back after
  * `backoffBaseMs · 2^(attempt-1)` (capped at `backoffMaxMs`); once `maxAttempts` deliveries were
  * made, or the handler threw a `PermanentJobError`, the message is dead-lettered instead. Consumers
- * poll every `pollIntervalMs` and wake at once for messages published by this same instance.
+ * wake at once for messages published by this instance, and when another process commits to the
+ * database (a change of its WAL file); they also poll every `pollIntervalMs`, where file events are
+ * unavailable.
  */
 export function createSqliteJobQueue(options: SqliteJobQueueOptions): SqliteJobQueue {
   const db = openSqliteDatabase(options.file);
@@ -42,6 +46,9 @@ export function createSqliteJobQueue(options: SqliteJobQueueOptions): SqliteJobQ
   const wakeAll = (op: OpName) => {
     for (const consumer of consumers) if (consumer.op === op) consumer.loop.wake();
   };
+  const stopWatching = watchCommits(options.file, () => {
+    for (const consumer of consumers) consumer.loop.wake();
+  });
   const register = (op: OpName, source: ConsumerSource, concurrency: number): Consumer => {
     if (closed) throw new Error("Expected an open queue but consume was called after close");
     const registered: Registered = {
@@ -60,6 +67,7 @@ export function createSqliteJobQueue(options: SqliteJobQueueOptions): SqliteJobQ
   const stopAll = async (how: "close" | "abandon") => {
     if (closed) return;
     closed = true;
+    stopWatching();
     const loops = [...consumers].map((consumer) => consumer.loop);
     if (how === "close") await Promise.all(loops.map((loop) => loop.close()));
     else loops.forEach((loop) => loop.abandon());
@@ -144,5 +152,36 @@ function deadLetterSource(
     },
     extend: (message) => messages.extend(message.seq, message.token, Date.now() + options.leaseMs),
     release: (message) => void messages.handBack(message.seq, message.token, "dead", Date.now()),
+  };
+}
+
+/** A burst of commits (a claim, a progress write, a publish) becomes one wake. */
+const COMMIT_WAKE_MS = 5;
+
+/**
+ * Calls `onCommit` (at most every {@link COMMIT_WAKE_MS}) when the database's WAL file changes, which
+ * every commit of any process does: so a job another process published (the API, for a worker)
+ * starts at once instead of at the next poll. A claim that finds nothing writes no WAL frame, so
+ * waking cannot feed itself. A directory that cannot be watched leaves the polling alone.
+ */
+function watchCommits(file: string, onCommit: () => void): () => void {
+  const wal = `${basename(file)}-wal`;
+  let pending: NodeJS.Timeout | undefined;
+  let watcher: FSWatcher;
+  try {
+    watcher = watch(dirname(file), { persistent: false }, (_event, name) => {
+      if (name !== wal || pending) return;
+      pending = setTimeout(() => {
+        pending = undefined;
+        onCommit();
+      }, COMMIT_WAKE_MS);
+    });
+  } catch {
+    return () => {};
+  }
+  watcher.on("error", () => watcher.close());
+  return () => {
+    clearTimeout(pending);
+    watcher.close();
   };
 }

@@ -19,6 +19,20 @@ describe("encodeImage", () => {
     expect([meta.format, meta.width, meta.height, meta.hasAlpha]).toEqual([sharpFormat, 24, 16, false]);
   });
 
+  it("applies a contract's unsharp mask to the colour channels as it encodes, alpha untouched", async () => {
+    const sharpen = { sigma: 1, flat: 0.55, jagged: 2 };
+    const png = await encodeImage({ rgb, alpha, width: 24, height: 16, sharpen }, { format: "png" });
+    const { data } = await sharp(png.data).raw().toBuffer({ resolveWithObject: true });
+    const expected = await sharp(rgb, { raw: { width: 24, height: 16, channels: 3 } })
+      .sharpen({ sigma: 1, m1: 0.55, m2: 2 })
+      .raw()
+      .toBuffer();
+    const colours = Buffer.from(data.filter((_, i) => i % 4 !== 3));
+    expect(colours.equals(expected)).toBe(true);
+    expect(colours.equals(rgb)).toBe(false);
+    expect(data.filter((_, i) => i % 4 === 3).every((a) => a === 128)).toBe(true);
+  });
+
   it("keeps alpha in png and webp, flattens it for jpeg", async () => {
     const png = await encodeImage({ rgb, alpha, width: 24, height: 16 }, { format: "png" });
     const { data, info } = await sharp(png.data).raw().toBuffer({ resolveWithObject: true });

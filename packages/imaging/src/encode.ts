@@ -1,5 +1,6 @@
 import sharp from "sharp";
 import type { OutputFormat } from "@imagen/core";
+import type { ModelContract } from "./models.js";
 
 /** Raw 8-bit sRGB pixels to encode; `alpha` is one channel or null. */
 export interface RawImage {
@@ -9,6 +10,11 @@ export interface RawImage {
   height: number;
   /** Channels in `rgb`: 3 (default) or 1 for a greyscale image such as a mask. */
   channels?: 1 | 3;
+  /**
+   * An unsharp mask for the colour channels, applied while encoding (a contract's `sharpen`, for
+   * upscalers that smooth micro-contrast): one pass, not a sharpened copy of a large result.
+   */
+  sharpen?: ModelContract["sharpen"];
 }
 
 export interface EncodedImage {
@@ -53,6 +59,9 @@ export async function encodeImage(
   const channels = image.channels ?? 3;
   let pipeline = sharp(image.rgb, { raw: { width, height, channels } });
   if (channels === 1) pipeline = pipeline.toColourspace("b-w");
+  const { sharpen } = image;
+  if (sharpen && channels === 3)
+    pipeline = pipeline.sharpen({ sigma: sharpen.sigma, m1: sharpen.flat, m2: sharpen.jagged });
   if (image.alpha) pipeline = pipeline.joinChannel(image.alpha, { raw: { width, height, channels: 1 } });
   const quality = options.quality === undefined ? {} : { quality: options.quality };
   switch (options.format) {

@@ -1,21 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 export const API_MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 export const WORKER_MAIN = fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
 
-/** A port that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
+export { freePort } from "@imagen/testing/stack";
 
 export interface Running {
   child: ChildProcess;

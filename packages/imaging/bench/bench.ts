@@ -1,24 +1,25 @@
 /**
  * `npm run bench`: every op at about 0.25, 1 and 4 MP on real photos with the default real models
  * (IMAGEN_MODEL_DIR, else the repo's models/). Each case runs in a child process (bench-case.ts) for
- * a clean peak RSS. Prints a table and writes bench-results/<date>.json. `--quick` skips 4 MP;
- * `--ops upscale,comic` picks ops.
+ * a clean peak RSS. Then the service section (service-bench.ts): the service-level targets on the
+ * real API and worker processes. Prints tables and writes bench-results/<date>.json. `--quick` skips
+ * 4 MP and shortens the service section; `--ops upscale,comic` picks ops for the per-op section;
+ * `--service-only` runs the service section alone, `--no-service` the per-op section alone.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
+import { performance } from "node:perf_hooks";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import sharp from "sharp";
 import type { OpName } from "@imagen/core";
 import { createModelRegistry, createPipelines, createSessionCache, loadManifest } from "@imagen/imaging";
 import type { BenchCase, CaseResult } from "./bench-case.js";
+import { REPO_ROOT, makeInput } from "./bench-inputs.js";
+import { runServiceSection, type ServiceResults } from "./service-bench.js";
 
-// This file runs from bench/dist/; the repo root is four levels up, the package's photos two.
-const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
-const PHOTOS = fileURLToPath(new URL("../../test/images/", import.meta.url));
 // The service defaults (core config): 40 MP in, 8192² out.
 const LIMITS = { maxInputPixels: 40_000_000, maxOutputPixels: 8192 * 8192 };
 const SIZES_MP = [0.25, 1, 4];
@@ -54,30 +55,6 @@ function modelDir(): string {
     throw new Error(`No model dir: set IMAGEN_MODEL_DIR to a directory holding the catalogue's models (tried ${dir})`);
   }
   return path.resolve(dir);
-}
-
-/**
- * The photo resized (lanczos3, aspect kept) to about `mp` megapixels, as a q90 jpeg; with `darken`,
- * underexposed as `255·(v/255·0.35)^1.6`.
- */
-async function makeInput(dir: string, photo: string, mp: number, darken = false): Promise<string> {
-  const meta = await sharp(path.join(PHOTOS, photo)).metadata();
-  const aspect = (meta.width ?? 1) / (meta.height ?? 1);
-  const width = Math.round(Math.sqrt(mp * 1e6 * aspect));
-  const height = Math.round(width / aspect);
-  const file = path.join(dir, `${path.parse(photo).name}${darken ? "-dark" : ""}-${width}x${height}.jpg`);
-  const resized = sharp(path.join(PHOTOS, photo))
-    .removeAlpha()
-    .resize(width, height, { kernel: "lanczos3", fit: "fill" });
-  if (!darken) {
-    await resized.jpeg({ quality: 90 }).toFile(file);
-    return file;
-  }
-  const { data, info } = await resized.raw().toBuffer({ resolveWithObject: true });
-  const curve = Uint8Array.from({ length: 256 }, (_, v) => Math.round(255 * ((v / 255) * 0.35) ** 1.6));
-  for (let i = 0; i < data.length; i++) data[i] = curve[data[i]!]!;
-  await sharp(data, { raw: info }).jpeg({ quality: 90 }).toFile(file);
-  return file;
 }
 
 async function runChild(spec: BenchCase): Promise<CaseResult> {
@@ -166,7 +143,10 @@ async function runCases(dir: string, models: string, ops: readonly string[], qui
 }
 
 async function main(args: string[]): Promise<void> {
+  const started = performance.now();
   const quick = args.includes("--quick");
+  const serviceOnly = args.includes("--service-only");
+  const withService = !args.includes("--no-service");
   const opsArg = args[args.indexOf("--ops") + 1];
   const ops = args.includes("--ops") && opsArg ? opsArg.split(",") : PLANS.map((p) => p.op);
   const models = modelDir();
@@ -182,18 +162,35 @@ async function main(args: string[]): Promise<void> {
       .join(" ");
   console.log(`bench: models ${models}, ${cpus().length} CPUs, CPU EP, node ${process.version}, load ${load()}`);
   try {
-    const rows = await runCases(dir, models, ops, quick);
-    const refusal = ops.includes("upscale") ? await showRefusal(dir, models) : "";
-    console.log(
-      `\n${table(rows)}\n\nmedians (min–max) over interleaved reps; ratio = median end-to-end wall / median bare session.run on the same tensors, same run; load ${load()}`,
-    );
-    console.log(refusal);
+    const rows = serviceOnly ? [] : await runCases(dir, models, ops, quick);
+    const refusal = !serviceOnly && ops.includes("upscale") ? await showRefusal(dir, models) : "";
+    if (!serviceOnly) {
+      console.log(
+        `\n${table(rows)}\n\nmedians (min–max) over interleaved reps; ratio = median end-to-end wall / median bare session.run on the same tensors, same run; load ${load()}`,
+      );
+      console.log(refusal);
+    }
+    let service: ServiceResults | undefined;
+    if (serviceOnly || withService) {
+      console.log(`\nservice section${quick ? " (--quick)" : ""}, load ${load()}`);
+      service = await runServiceSection({ dir, models, quick, env, log: (line) => console.log(line) });
+      console.log(`\n${service.table}\n`);
+      console.log(
+        "1: median (min–max) over reps of service wall (POST, 20 ms polls to succeeded, result download) ÷ the raw session.run next to it in another process, same intra-op threads; " +
+          `2: p99 of GET /healthz started every 10 ms during the long job; 3: per round; 4: VmHWM. service section ${(service.durationMs / 1000).toFixed(0)} s, load ${load()}`,
+      );
+    }
     const outDir = path.resolve(env["INIT_CWD"] ?? process.cwd(), "bench-results");
     await mkdir(outDir, { recursive: true });
     const outFile = path.join(outDir, `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
     const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, loadAfter: loadavg() };
-    await writeFile(outFile, `${JSON.stringify({ machine, limits: LIMITS, refusal, rows }, null, 2)}\n`);
-    console.log(`wrote ${outFile}`);
+    const totalMs = Math.round(performance.now() - started);
+    const args_ = { quick, serviceOnly, ops };
+    await writeFile(
+      outFile,
+      `${JSON.stringify({ machine, args: args_, totalMs, limits: LIMITS, refusal, rows, service }, null, 2)}\n`,
+    );
+    console.log(`wrote ${outFile}; bench took ${(totalMs / 1000).toFixed(0)} s`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,16 +1,22 @@
 import { readBackendConfig, type BackendConfig } from "@imagen/backends";
 import { EnvReader, readServiceConfig, type ServiceConfig } from "@imagen/core";
+import { readModelSource, type ModelSourceSpec } from "@imagen/imaging/catalogue";
 
 /**
  * `models` lists the catalogue in `GET /v1/ops` and checks `options.model`; the API runs no model
- * itself, except through the embedded worker of `npm start`, which also tells it what can run.
+ * itself, only starts the embedded worker of `npm start`, which also tells it what can run.
  */
 export interface ApiConfig extends ServiceConfig {
   backend: BackendConfig;
   port: number;
   host: string;
-  /** Runs a worker for every op inside the API process (`npm start`); off in production. */
+  /** Starts a worker for every op as this process's child (`npm start`); off in production. */
   embeddedWorker: boolean;
+  /**
+   * The worker's IMAGEN_MODEL_SOURCE: with an embedded worker, a model file missing here but
+   * downloadable from it counts as available (the child downloads it), so no OP_UNAVAILABLE.
+   */
+  modelSource: ModelSourceSpec | undefined;
   /** Lifetime of a signed result URL, where the blob store issues them. */
   resultUrlTtlS: number;
   /** Lifetime of a two-phase upload's PUT URL. */
@@ -29,6 +35,7 @@ export function loadApiConfig(env: Readonly<Record<string, string | undefined>>)
     backend: readBackendConfig(reader),
     // Off by default so a production API never runs models by accident; `npm start` turns it on.
     embeddedWorker: reader.bool("IMAGEN_EMBEDDED_WORKER", false),
+    modelSource: readModelSource(reader),
     resultUrlTtlS: reader.int("RESULT_URL_TTL_S", 900, { min: 1, max: 7 * 24 * 3600 }),
     uploadUrlTtlS: reader.int("UPLOAD_URL_TTL_S", 900, { min: 1, max: 7 * 24 * 3600 }),
     shutdownTimeoutMs: reader.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 0 }),

@@ -1,4 +1,4 @@
-import { backendProblems, createBackend } from "@imagen/backends";
+import { backendProblems, createBackend, modelSourceFor } from "@imagen/backends";
 import { createLogger, loadConfigOrExit, onShutdownSignal } from "@imagen/core";
 import { configureSharp, createModelRegistry, loadManifest } from "@imagen/imaging/catalogue";
 import { collectDefaultMetrics, Registry } from "prom-client";
@@ -23,6 +23,8 @@ const app = await buildApp(
     models: createModelRegistry({
       manifest: await loadManifest(config.models.manifestPath),
       modelDir: config.models.modelDir,
+      // What the embedded worker could download counts as there.
+      ...(worker && config.modelSource && { source: modelSourceFor(config.modelSource, config.backend) }),
     }),
     log,
     metricsRegistry,

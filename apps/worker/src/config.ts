@@ -1,7 +1,7 @@
 import { readBackendConfig, type BackendConfig } from "@imagen/backends";
 import { availableParallelism } from "node:os";
 import { EnvReader, OP_NAMES, readServiceConfig, type OpName, type ServiceConfig } from "@imagen/core";
-import { parseModelSource, type ModelSourceSpec, type ThreadBudget } from "@imagen/imaging";
+import { readModelSource, type ModelSourceSpec, type ThreadBudget } from "@imagen/imaging";
 
 export interface WorkerConfig extends ServiceConfig {
   backend: BackendConfig;
@@ -60,14 +60,4 @@ function readThreadBudget(reader: EnvReader, concurrency: number): ThreadBudget 
     );
   }
   return { threads, intraOpThreads };
-}
-
-// Unset by default, so nothing is downloaded unless a source is named.
-function readModelSource(reader: EnvReader): ModelSourceSpec | undefined {
-  try {
-    return parseModelSource(reader.optionalString("IMAGEN_MODEL_SOURCE"));
-  } catch (err) {
-    reader.problem(err instanceof Error ? err.message : String(err));
-    return undefined;
-  }
 }

@@ -15,7 +15,13 @@ export {
   type ModelRegistry,
   type ModelRegistryOptions,
 } from "./models.js";
-export { parseModelSource, type ModelSourceSpec } from "./model-source.js";
+export {
+  createModelSource,
+  parseModelSource,
+  readModelSource,
+  type ModelSource,
+  type ModelSourceSpec,
+} from "./model-source.js";
 export {
   INPUT_FORMATS,
   probeImage,

@@ -15,7 +15,7 @@ export {
   type TransformPlan,
 } from "./image-to-image.js";
 export { downloadModel, type DownloadProgress, type DownloadTarget } from "./model-download.js";
-export { createHttpModelSource, createModelSource, createUrlModelSource, type ModelSource } from "./model-source.js";
+export { createHttpModelSource, createUrlModelSource } from "./model-source.js";
 export { createPipelinePool, type PipelinePool, type PipelinePoolOptions, type ThreadBudget } from "./pipeline-pool.js";
 export { OP_HANDLERS, type JobRef, type OpContext, type OpHandler, type OpModels, type OpTable } from "./ops/index.js";
 export {

@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { EnvReader } from "@imagen/core";
 
 /** Where missing model files are fetched from, as parsed from `IMAGEN_MODEL_SOURCE`. */
 export type ModelSourceSpec = { kind: "http"; base: string } | { kind: "gcs"; bucket: string; prefix: string };
@@ -67,6 +68,16 @@ export function createUrlModelSource(url: string): ModelSource {
  * Builds the source a spec names. `gcs` must be supplied by the caller (from `@imagen/backend-gcp`);
  * without it a `gs://` spec is an error that says so.
  */
+/** IMAGEN_MODEL_SOURCE, unset by default so nothing is downloaded unless a source is named. */
+export function readModelSource(env: EnvReader): ModelSourceSpec | undefined {
+  try {
+    return parseModelSource(env.optionalString("IMAGEN_MODEL_SOURCE"));
+  } catch (err) {
+    env.problem(err instanceof Error ? err.message : String(err));
+    return undefined;
+  }
+}
+
 export function createModelSource(
   spec: ModelSourceSpec,
   factories: { gcs?: (spec: { bucket: string; prefix: string }) => ModelSource } = {},

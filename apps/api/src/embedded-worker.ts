@@ -1,9 +1,17 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
+import { setPriority } from "node:os";
 import { fileURLToPath } from "node:url";
 import { ConfigError, isWorkerStatusMessage, type Logger, type WorkerStatusMessage } from "@imagen/core";
 import type { LocalRun } from "./local-run.js";
+
+/**
+ * The child's nice value: when inference saturates the cores (npm start on a laptop), the
+ * scheduler runs the API first, so requests and probes are answered at once and the worker gets
+ * every cycle the API does not use.
+ */
+export const EMBEDDED_WORKER_NICE = 10;
 
 /** The worker build of this checkout; `npm start` builds it beside the API's. */
 export const WORKER_ENTRY = fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
@@ -34,6 +42,8 @@ export function startEmbeddedWorker(options: { env: NodeJS.ProcessEnv; log: Logg
     env: { ...options.env, WORKER_PORT: "0", WORKER_HOST: "127.0.0.1" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
+  // Threads the child starts later (its pipeline pool, ONNX Runtime's) inherit its main thread's value.
+  if (child.pid !== undefined) setPriority(child.pid, EMBEDDED_WORKER_NICE);
   child.on("message", (message: unknown) => {
     if (isWorkerStatusMessage(message)) status = message;
   });

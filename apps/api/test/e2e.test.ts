@@ -1,11 +1,13 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { getPriority } from "node:os";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { probeImage } from "@imagen/imaging/catalogue";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels } from "@imagen/testing/stack";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { EMBEDDED_WORKER_NICE } from "../src/embedded-worker.js";
 import { jobClient } from "./job-client.js";
 import {
   API_MAIN,
@@ -88,6 +90,9 @@ describe.runIf(built)("processes", () => {
       IMAGEN_MODEL_MANIFEST: models.manifestPath,
     });
     await waitUntilReady(`${base}/readyz`, api);
+    // The worker is the API's child, running at a lower priority than the API.
+    const children = (await readFile(`/proc/${api.child.pid}/task/${api.child.pid}/children`, "utf8")).trim();
+    expect(children.split(" ").map((pid) => getPriority(Number(pid)))).toEqual([EMBEDDED_WORKER_NICE]);
     const submitted = await client.submit(await patternImage({ width: 400, height: 300 }));
     await client.waitFor(submitted.id, (j) => j.status === "running");
     let slowest = 0;

@@ -130,6 +130,19 @@ describe("createPipelinePool", () => {
     ).toBe(16);
   });
 
+  it("ends the run with the error of a progress write that failed, as an inline run would", async () => {
+    const failing = pool.run(
+      "upscale",
+      slowInput,
+      { scale: 4 },
+      {
+        ...idle(),
+        onProgress: () => Promise.reject(new Error("job store unreachable")),
+      },
+    );
+    await expect(failing).rejects.toThrow("job store unreachable");
+  });
+
   it("keeps a permanent error permanent across the thread", async () => {
     const err: unknown = await pool
       .run("upscale", Buffer.from("not an image"), { scale: 4 }, idle())

@@ -1,12 +1,18 @@
 import { performance } from "node:perf_hooks";
-import { MessageChannel } from "node:worker_threads";
+import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { LOG_LEVELS, type Logger, type LogLevel } from "@imagen/core";
 import type { TileOverrides } from "./image-to-image.js";
 import { chooseModels, modelsOf } from "./model-choice.js";
 import type { ModelManifest, ModelRegistry } from "./models.js";
 import type { PipelineTask, PipelineTaskResult, PipelineThreadData } from "./pipeline-thread.js";
-import { SUPPORTED_OPS, type PipelineLimits, type PipelineResult, type Pipelines } from "./pipelines.js";
+import {
+  SUPPORTED_OPS,
+  type PipelineContext,
+  type PipelineLimits,
+  type PipelineResult,
+  type Pipelines,
+} from "./pipelines.js";
 import type { SessionCacheOptions } from "./sessions.js";
 import { deserializeError } from "./thread-errors.js";
 
@@ -77,28 +83,8 @@ export function createPipelinePool(options: PipelinePoolOptions): PipelinePool {
       await Promise.all(modelsOf(chooseModels(registry, op, jobOptions)).map((m) => registry.resolve(m.id)));
       const cancel = new Int32Array(new SharedArrayBuffer(4));
       const { port1, port2 } = new MessageChannel();
-      let progress: Promise<void> = Promise.resolve();
-      let progressError: Error | undefined;
-      port1.on("message", (fraction: number) => {
-        if (ctx.signal.aborted) return;
-        progress = progress
-          .then(() => ctx.onProgress(fraction))
-          .catch((err: unknown) => {
-            // A progress write that fails ends the attempt, as it would have inline.
-            progressError ??= asError(err);
-            Atomics.store(cancel, 0, 1);
-          });
-      });
-      // A canceled job settles at once; its thread stops at its next tile (ONNX Runtime cannot be
-      // interrupted inside one, and terminating a thread mid-run aborts the process).
-      let onAbort = (): void => {};
-      const canceled = new Promise<never>((_, reject) => {
-        onAbort = () => {
-          Atomics.store(cancel, 0, 1);
-          reject(asError(ctx.signal.reason));
-        };
-      });
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
+      const progress = forwardProgress(port1, ctx, cancel);
+      const canceled = cancelOnAbort(ctx.signal, cancel);
       const task: PipelineTask = { kind: "run", op, options: jobOptions, input, job: ctx.job, progress: port2, cancel };
       const running = pool.run(task, { transferList: [port2] });
       running.then(
@@ -110,11 +96,12 @@ export function createPipelinePool(options: PipelinePoolOptions): PipelinePool {
       );
       let outcome: PipelineTaskResult;
       try {
-        outcome = await Promise.race([running, canceled]);
+        outcome = await Promise.race([running, canceled.rejection]);
       } finally {
-        ctx.signal.removeEventListener("abort", onAbort);
+        canceled.dispose();
       }
-      await progress;
+      await progress.settled();
+      const progressError = progress.error();
       if (progressError !== undefined) throw progressError;
       if (!outcome.ok) throw deserializeError(outcome.error);
       return asBuffer(outcome.result);
@@ -143,6 +130,46 @@ export function createPipelinePool(options: PipelinePoolOptions): PipelinePool {
     // Waits for running jobs (canceled ones stop at their next tile): destroying a thread mid-run aborts the process.
     close: () => pool.close(),
   };
+}
+
+/**
+ * Hands the thread's progress fractions to `ctx.onProgress` in order. A progress write that fails
+ * ends the attempt, as it would have inline: the error is kept and the thread told to stop.
+ */
+function forwardProgress(
+  port: MessagePort,
+  ctx: PipelineContext,
+  cancel: Int32Array,
+): { settled(): Promise<void>; error(): Error | undefined } {
+  let chain: Promise<void> = Promise.resolve();
+  let failure: Error | undefined;
+  port.on("message", (fraction: number) => {
+    if (ctx.signal.aborted) return;
+    chain = chain
+      .then(() => ctx.onProgress(fraction))
+      .catch((err: unknown) => {
+        failure ??= asError(err);
+        Atomics.store(cancel, 0, 1);
+      });
+  });
+  return { settled: () => chain, error: () => failure };
+}
+
+/**
+ * On abort, tells the thread to stop at its next tile and rejects `rejection` with the signal's
+ * reason at once: ONNX Runtime cannot be interrupted inside a tile, and terminating a thread
+ * mid-run aborts the process, so the job settles before its thread does.
+ */
+function cancelOnAbort(signal: AbortSignal, cancel: Int32Array): { rejection: Promise<never>; dispose(): void } {
+  let onAbort = (): void => {};
+  const rejection = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      Atomics.store(cancel, 0, 1);
+      reject(asError(signal.reason));
+    };
+  });
+  signal.addEventListener("abort", onAbort, { once: true });
+  return { rejection, dispose: () => signal.removeEventListener("abort", onAbort) };
 }
 
 function logLevelOf(log: Logger | undefined): LogLevel {

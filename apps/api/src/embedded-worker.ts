@@ -47,6 +47,11 @@ export function startEmbeddedWorker(options: { env: NodeJS.ProcessEnv; log: Logg
   child.on("message", (message: unknown) => {
     if (isWorkerStatusMessage(message)) status = message;
   });
+  // A fork that fails to start (no such file, no resources) emits this instead of exiting.
+  child.on("error", (err) => {
+    exited ??= `the embedded worker could not run: ${err.message}`;
+    log.error({ err }, "embedded worker failed; its ops are unavailable until the API restarts");
+  });
   child.on("exit", (code, signal) => {
     exited = `the embedded worker exited (${signal ?? `code ${code}`})`;
     if (!stopping)

@@ -1,0 +1,60 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { createLogger } from "@imagen/core";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { startEmbeddedWorker, type EmbeddedWorker } from "./embedded-worker.js";
+
+const log = createLogger({ service: "api-test", level: "silent" });
+
+/** A stand-in for the worker build: reports a status over IPC, then does what `rest` says. */
+function childScript(status: unknown, rest: string): string {
+  return `process.send(${JSON.stringify(status)});\n${rest}\n`;
+}
+
+describe("startEmbeddedWorker", () => {
+  let dir: string;
+  let started: EmbeddedWorker[];
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "imagen-embedded-"));
+    started = [];
+  });
+  afterEach(async () => {
+    await Promise.all(started.map((w) => w.stop(2_000)));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function start(script: string): Promise<EmbeddedWorker> {
+    const entry = path.join(dir, "worker.mjs");
+    await writeFile(entry, script);
+    const worker = startEmbeddedWorker({ env: {}, log, entry });
+    started.push(worker);
+    return worker;
+  }
+
+  it("answers from the status its child reports, and stops it", async () => {
+    const status = { kind: "imagen-worker-status", problems: [], opProblems: { comic: "no comic here" } };
+    const worker = await start(
+      childScript(status, "setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(0));"),
+    );
+    expect(worker.problems()).toEqual(["embedded worker: starting"]);
+    await vi.waitFor(() => expect(worker.problems()).toEqual([]));
+    expect(worker.opProblem("comic")).toBe("no comic here");
+    expect(worker.opProblem("upscale")).toBeNull();
+    await worker.stop(2_000);
+    expect(worker.opProblem("upscale")).toMatch(/exited/);
+  });
+
+  it("makes every op unavailable once its child exits on its own", async () => {
+    const status = { kind: "imagen-worker-status", problems: [], opProblems: {} };
+    const worker = await start(childScript(status, "process.exit(3);"));
+    await vi.waitFor(() => expect(worker.opProblem("upscale")).toBe("the embedded worker exited (code 3)"));
+    expect(worker.problems()).toEqual(["the embedded worker exited (code 3)"]);
+  });
+
+  it("refuses to start without the worker build, naming the file", () => {
+    expect(() => startEmbeddedWorker({ env: {}, log, entry: path.join(dir, "missing.js") })).toThrow(
+      /IMAGEN_EMBEDDED_WORKER=true needs the worker build at .*missing\.js/,
+    );
+  });
+});

@@ -17,6 +17,8 @@ export function isWorkerStatusMessage(value: unknown): value is WorkerStatusMess
     typeof value === "object" &&
     value !== null &&
     (value as Partial<WorkerStatusMessage>).kind === "imagen-worker-status" &&
-    Array.isArray((value as Partial<WorkerStatusMessage>).problems)
+    Array.isArray((value as Partial<WorkerStatusMessage>).problems) &&
+    typeof (value as Partial<WorkerStatusMessage>).opProblems === "object" &&
+    (value as Partial<WorkerStatusMessage>).opProblems !== null
   );
 }

@@ -66,6 +66,24 @@ function stack(
   };
 }
 
+/** An API and a worker as separate processes on a fresh data dir; `workerEnv` adds to the worker's (and the API's) env. */
+async function startSeparateStack(
+  ctx: ServiceContext,
+  name: string,
+  workerEnv: Record<string, string>,
+): Promise<{ api: ServiceProcess; worker: ServiceProcess }> {
+  const dataDir = await mkdtemp(path.join(ctx.dir, `data-${name}-`));
+  const [apiPort, workerPort] = [await freePort(), await freePort()];
+  const env = stack(ctx, dataDir, { WORKER_PORT: String(workerPort), WORKER_HOST: "127.0.0.1", ...workerEnv });
+  const worker = await startService(`worker ${name}`, WORKER_MAIN, workerPort, env);
+  const api = await startService(`api ${name}`, API_MAIN, apiPort, {
+    ...env,
+    IMAGEN_EMBEDDED_WORKER: "false",
+    PORT: String(apiPort),
+  });
+  return { api, worker };
+}
+
 async function isWorker(pid: number): Promise<boolean> {
   return (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).includes("worker/dist/main.js");
 }
@@ -140,21 +158,8 @@ export async function measureHealth(ctx: ServiceContext): Promise<HealthResult[]
     }
   }
   {
-    const dataDir = await mkdtemp(path.join(ctx.dir, "data-health-b-"));
-    const [apiPort, workerPort] = [await freePort(), await freePort()];
-    const worker = await startService(
-      "worker",
-      WORKER_MAIN,
-      workerPort,
-      // One op, as each production Deployment runs: its process holds only the upscaler's sessions.
-      stack(ctx, dataDir, { WORKER_PORT: String(workerPort), WORKER_HOST: "127.0.0.1", IMAGEN_WORKER_OPS: "upscale" }),
-    );
-    const api = await startService(
-      "api",
-      API_MAIN,
-      apiPort,
-      stack(ctx, dataDir, { IMAGEN_EMBEDDED_WORKER: "false", PORT: String(apiPort) }),
-    );
+    // One op, as each production Deployment runs: its process holds only the upscaler's sessions.
+    const { api, worker } = await startSeparateStack(ctx, "health", { IMAGEN_WORKER_OPS: "upscale" });
     try {
       const targets = [
         { name: "API /healthz", url: api.url },
@@ -189,15 +194,11 @@ export async function measureConcurrency(ctx: ServiceContext): Promise<Concurren
   const stacks: { c: "1" | "2"; api: ServiceProcess; worker: ServiceProcess }[] = [];
   try {
     for (const c of ["1", "2"] as const) {
-      const dataDir = await mkdtemp(path.join(ctx.dir, `data-concurrency-${c}-`));
-      const [apiPort, workerPort] = [await freePort(), await freePort()];
-      const env = stack(ctx, dataDir, { WORKER_CONCURRENCY: c, WORKER_PORT: String(workerPort) });
-      delete env["WORKER_POOL_SIZE"];
-      delete env["WORKER_INTRA_OP_THREADS"];
-      const worker = await startService(`worker c=${c}`, WORKER_MAIN, workerPort, env);
-      const api = await startService(`api c=${c}`, API_MAIN, apiPort, {
-        ...env,
-        ...{ IMAGEN_EMBEDDED_WORKER: "false", PORT: String(apiPort) },
+      // Pool size and intra-op threads follow WORKER_CONCURRENCY, as by default (an empty value is unset).
+      const { api, worker } = await startSeparateStack(ctx, `concurrency-${c}`, {
+        WORKER_CONCURRENCY: c,
+        WORKER_POOL_SIZE: "",
+        WORKER_INTRA_OP_THREADS: "",
       });
       stacks.push({ c, api, worker });
       await Promise.all(Array.from({ length: 2 }, () => runJob(api.url, "enhance", {}, input)));

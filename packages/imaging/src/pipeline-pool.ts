@@ -108,9 +108,7 @@ export function createPipelinePool(options: PipelinePoolOptions): PipelinePool {
     },
 
     async warmUp(ops) {
-      for (const op of ops) {
-        if (!SUPPORTED_OPS.includes(op)) throw new Error(`Cannot warm up op ${op}: this build does not support it`);
-      }
+      // The threads' own warm-up refuses an op this build does not support.
       const defaults = registry.list().filter((m) => m.default && ops.includes(m.op));
       for (const entry of defaults) await registry.resolve(entry.id);
       // One task per thread (each waits at the barrier for the others), so every thread loads its sessions.

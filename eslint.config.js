@@ -45,6 +45,8 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/require-await": "off",
+      // `const { dropped, ...kept } = value` is how a field is left out of a copy.
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true }],
       "no-restricted-imports": restrict(),
       "no-restricted-properties": [
         "error",

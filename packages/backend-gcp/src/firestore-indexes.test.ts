@@ -11,7 +11,15 @@ const load = async () =>
 
 /** The emulator runs any query without indexes; this checks the file production applies covers `list`. */
 describe("firestore.indexes.json", () => {
-  it.each([["status"], ["op"], ["status", "op"]])("has a composite index for the filter %j", async (...filters) => {
+  it.each([
+    ["status"],
+    ["op"],
+    ["status", "op"],
+    ["owner"],
+    ["owner", "status"],
+    ["owner", "op"],
+    ["owner", "status", "op"],
+  ])("has a composite index for the filter %j", async (...filters) => {
     const file = await load();
     const wanted = [
       ...filters.map((fieldPath) => ({ fieldPath, order: "ASCENDING" })),
@@ -23,7 +31,9 @@ describe("firestore.indexes.json", () => {
     ).toContainEqual(wanted);
   });
 
-  it("turns on TTL for expireAt", async () => {
-    expect((await load()).fieldOverrides).toContainEqual(expect.objectContaining({ fieldPath: "expireAt", ttl: true }));
+  it.each(["jobs", "jobs-idempotency"])("turns on TTL for expireAt in %s", async (collectionGroup) => {
+    expect((await load()).fieldOverrides).toContainEqual(
+      expect.objectContaining({ collectionGroup, fieldPath: "expireAt", ttl: true }),
+    );
   });
 });

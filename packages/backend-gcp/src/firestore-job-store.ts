@@ -1,7 +1,26 @@
+import { createHash } from "node:crypto";
 import { FieldPath, Firestore, Timestamp } from "@google-cloud/firestore";
 import type { CollectionReference, DocumentData, DocumentReference, Query } from "@google-cloud/firestore";
-import { ConflictError, decodeJobCursor, encodeJobCursor, matchesExpected, ValidationError } from "@imagen/core";
-import type { Job, JobExpected, JobFilter, JobPage, JobPatch, JobStore, UpdateResult } from "@imagen/core";
+import {
+  ConflictError,
+  decodeJobCursor,
+  encodeJobCursor,
+  matchesExpected,
+  ValidationError,
+  webhookDueMs,
+  withJobDefaults,
+} from "@imagen/core";
+import type {
+  CreateResult,
+  Job,
+  JobCountFilter,
+  JobExpected,
+  JobFilter,
+  JobPage,
+  JobPatch,
+  JobStore,
+  UpdateResult,
+} from "@imagen/core";
 import { GrpcStatus, hasCode } from "./grpc-errors.js";
 
 export interface FirestoreJobStoreOptions {
@@ -20,10 +39,30 @@ export interface FirestoreJobStoreOptions {
   clock?: () => Date;
 }
 
-/** Fields stored beside the job: the numeric sort key `list` orders by, and the TTL timestamp. */
+/**
+ * Fields stored beside the job: the numeric sort key `list` orders by, the TTL timestamp, and when
+ * its webhook is due (null when never), which `listWebhooksDue` queries.
+ */
 interface StoredFields {
   createdAtMs: number;
   expireAt?: Timestamp;
+  webhookDueMs: number | null;
+}
+
+/** A document of the idempotency collection, named by `idempotencyDocId`; the TTL policy removes it at `expireAt`. */
+interface IdempotencyRecord {
+  owner: string | null;
+  key: string;
+  jobId: string;
+  expiresAtMs: number;
+  expireAt: Timestamp;
+}
+
+/** One document per owner and key; hashed, because a key may hold characters a document id may not. */
+function idempotencyDocId(owner: string | null, key: string): string {
+  return createHash("sha256")
+    .update(JSON.stringify([owner, key]))
+    .digest("hex");
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -47,7 +86,14 @@ export function createFirestoreJobStore(options: FirestoreJobStoreOptions): JobS
     ...(options.emulatorHost === undefined ? {} : { host: options.emulatorHost, ssl: false }),
   });
   const collection = firestore.collection(options.collection ?? "jobs");
+  const idempotency = firestore.collection(`${collection.id}-idempotency`);
   const now = options.clock ?? (() => new Date());
+  const heldBy = async (owner: string | null, key: string, at: Date): Promise<Job | null> => {
+    const record = (await idempotency.doc(idempotencyDocId(owner, key)).get()).data() as IdempotencyRecord | undefined;
+    if (!record || record.expiresAtMs <= at.getTime()) return null;
+    const data = (await collection.doc(record.jobId).get()).data();
+    return data === undefined ? null : toJob(data);
+  };
   const expireAt = (createdAtMs: number) =>
     options.ttlDays === undefined ? {} : { expireAt: Timestamp.fromMillis(createdAtMs + options.ttlDays * DAY_MS) };
 
@@ -55,16 +101,41 @@ export function createFirestoreJobStore(options: FirestoreJobStoreOptions): JobS
     async create(job) {
       const ref = docRef(collection, job.id);
       if (!ref) throw new ValidationError(`Expected a job id usable as a document id but received ${job.id}`);
-      const createdAtMs = createdMs(job.createdAt);
-      const stored: StoredFields = { createdAtMs, ...expireAt(createdAtMs) };
+      const createdAtMs = isoMs(job.createdAt, "createdAt");
+      const stored: StoredFields = { createdAtMs, ...expireAt(createdAtMs), webhookDueMs: webhookDueMs(job) };
       try {
-        await ref.create({ ...job, ...stored });
+        if (!job.idempotency) {
+          await ref.create({ ...job, ...stored });
+          return { created: true };
+        }
+        const claim = job.idempotency;
+        const recordRef = idempotency.doc(idempotencyDocId(job.owner, claim.key));
+        return await firestore.runTransaction(async (tx): Promise<CreateResult> => {
+          const record = (await tx.get(recordRef)).data() as IdempotencyRecord | undefined;
+          if (record && record.expiresAtMs > now().getTime()) {
+            const holder = (await tx.get(collection.doc(record.jobId))).data();
+            if (holder !== undefined) return { created: false, existing: toJob(holder) };
+          }
+          const expiresAtMs = isoMs(claim.expiresAt, "expiresAt");
+          tx.set(recordRef, {
+            owner: job.owner,
+            key: claim.key,
+            jobId: job.id,
+            expiresAtMs,
+            expireAt: Timestamp.fromMillis(expiresAtMs),
+          } satisfies IdempotencyRecord);
+          tx.create(ref, { ...job, ...stored });
+          return { created: true };
+        });
       } catch (err) {
         if (hasCode(err, GrpcStatus.ALREADY_EXISTS)) {
           throw new ConflictError(`Expected a new job id but ${job.id} exists`, { cause: err });
         }
         throw err;
       }
+    },
+    async findByIdempotencyKey(owner, key, at) {
+      return heldBy(owner, key, at);
     },
     async get(id) {
       const snapshot = await docRef(collection, id)?.get();
@@ -74,13 +145,35 @@ export function createFirestoreJobStore(options: FirestoreJobStoreOptions): JobS
     async list(filter, page) {
       return listJobs(collection, filter, page);
     },
+    async count(filter) {
+      return countJobs(collection, filter);
+    },
+    async listWebhooksDue(at, limit) {
+      const snapshot = await collection
+        .where("webhookDueMs", "<=", at.getTime())
+        .orderBy("webhookDueMs")
+        .limit(limit)
+        .get();
+      return snapshot.docs.map((doc) => toJob(doc.data()));
+    },
     async update(id, expected, patch) {
       const ref = docRef(collection, id);
       if (!ref) return { ok: false, reason: "not-found" };
       return compareAndSet(ref, expected, patch, () => now().toISOString());
     },
     async delete(id) {
-      await docRef(collection, id)?.delete();
+      const ref = docRef(collection, id);
+      if (!ref) return;
+      await firestore.runTransaction(async (tx) => {
+        const data = (await tx.get(ref)).data();
+        const job = data === undefined ? null : toJob(data);
+        if (job?.idempotency) {
+          const recordRef = idempotency.doc(idempotencyDocId(job.owner, job.idempotency.key));
+          const record = (await tx.get(recordRef)).data() as IdempotencyRecord | undefined;
+          if (record?.jobId === id) tx.delete(recordRef);
+        }
+        tx.delete(ref);
+      });
     },
     async ping() {
       // Reading a document that need not exist proves the database answers and we may read it.
@@ -113,14 +206,15 @@ async function compareAndSet(
     if (!matchesExpected(current, expected)) return { ok: false, reason: "conflict", current };
     const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
     const fields = { ...defined, updatedAt: stamp() };
+    const job: Job = { ...current, ...fields };
     try {
-      await ref.update(fields, { lastUpdateTime: snapshot.updateTime });
+      await ref.update({ ...fields, webhookDueMs: webhookDueMs(job) }, { lastUpdateTime: snapshot.updateTime });
     } catch (err) {
       // Another writer changed (or deleted) the document since we read it: read again.
       if (hasCode(err, GrpcStatus.FAILED_PRECONDITION, GrpcStatus.NOT_FOUND, GrpcStatus.ABORTED)) continue;
       throw err;
     }
-    return { ok: true, job: { ...current, ...fields } };
+    return { ok: true, job };
   }
   throw new ConflictError(`Expected to update job ${ref.id} but it kept changing under ${MAX_CAS_ROUNDS} rounds`);
 }
@@ -136,6 +230,7 @@ async function listJobs(
   let query: Query = collection;
   if (filter.status !== undefined) query = query.where("status", "==", filter.status);
   if (filter.op !== undefined) query = query.where("op", "==", filter.op);
+  if (filter.owner !== undefined) query = query.where("owner", "==", filter.owner);
   query = query.orderBy("createdAtMs", "desc").orderBy(FieldPath.documentId(), "desc");
   if (page.cursor !== undefined) {
     const after = decodeJobCursor(page.cursor);
@@ -146,9 +241,17 @@ async function listJobs(
   const last = jobs[jobs.length - 1];
   const nextCursor =
     snapshot.docs.length > page.limit && last
-      ? encodeJobCursor({ createdAtMs: createdMs(last.createdAt), id: last.id })
+      ? encodeJobCursor({ createdAtMs: isoMs(last.createdAt, "createdAt"), id: last.id })
       : null;
   return { jobs, nextCursor };
+}
+
+async function countJobs(collection: CollectionReference, filter: JobCountFilter): Promise<number> {
+  if (filter.statuses.length === 0) return 0;
+  let query: Query = collection.where("status", "in", filter.statuses);
+  if (filter.op !== undefined) query = query.where("op", "==", filter.op);
+  if (filter.owner !== undefined) query = query.where("owner", "==", filter.owner);
+  return (await query.count().get()).data().count;
 }
 
 /** The stored document without the fields only Firestore needs. */
@@ -156,13 +259,14 @@ function toJob(data: DocumentData): Job {
   const job = { ...data };
   delete job.createdAtMs;
   delete job.expireAt;
-  return job as Job;
+  delete job.webhookDueMs;
+  return withJobDefaults(job as Job);
 }
 
-function createdMs(createdAt: string): number {
-  const ms = Date.parse(createdAt);
+function isoMs(value: string, field: string): number {
+  const ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
-    throw new ValidationError(`Expected an ISO-8601 createdAt but received ${JSON.stringify(createdAt)}`);
+    throw new ValidationError(`Expected an ISO-8601 ${field} but received ${JSON.stringify(value)}`);
   }
   return ms;
 }

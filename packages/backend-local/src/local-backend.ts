@@ -2,6 +2,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { composeBackend, type Backend, type Logger, type QueueConfig } from "@imagen/core";
 import { createFsBlobStore } from "./fs-blob-store.js";
+import { MAX_UPLOAD_TTL_MS, startRetentionSweeps, sweepExpired, type RetentionPolicy } from "./retention-sweep.js";
+import { closeSqliteDatabase, openSqliteDatabase } from "./sqlite-database.js";
 import { createSqliteJobQueue } from "./sqlite-job-queue.js";
 import { createSqliteJobStore } from "./sqlite-job-store.js";
 
@@ -10,7 +12,15 @@ export interface LocalBackendOptions {
   dataDir: string;
   queue: QueueConfig;
   log?: Logger | undefined;
+  /**
+   * Removes expired jobs and blobs now and then every `intervalMs` (one process of a deployment
+   * does: the worker). Unset: nothing is removed.
+   */
+  retention?: { jobTtlMs: number; intervalMs: number } | undefined;
 }
+
+const HOUR_MS = 60 * 60 * 1000;
+export const RETENTION_SWEEP_INTERVAL_MS = HOUR_MS;
 
 export type LocalBackend = Backend;
 
@@ -24,6 +34,24 @@ export function createLocalBackend(options: LocalBackendOptions): LocalBackend {
   const file = join(options.dataDir, "imagen.db");
   const jobs = createSqliteJobStore({ file });
   const queue = createSqliteJobQueue({ file, ...options.queue, log: options.log });
-  const blobs = createFsBlobStore({ root: join(options.dataDir, "blobs") });
-  return composeBackend({ jobs, queue, blobs });
+  const blobRoot = join(options.dataDir, "blobs");
+  const blobs = createFsBlobStore({ root: blobRoot });
+  const backend = composeBackend({ jobs, queue, blobs });
+  if (!options.retention) return backend;
+
+  const db = openSqliteDatabase(file);
+  const policy: RetentionPolicy = { jobTtlMs: options.retention.jobTtlMs, orphanUploadTtlMs: MAX_UPLOAD_TTL_MS };
+  const sweeps = startRetentionSweeps({
+    sweep: () => sweepExpired(db, blobRoot, policy, new Date()),
+    intervalMs: options.retention.intervalMs,
+    log: options.log,
+  });
+  return {
+    ...backend,
+    async close() {
+      await sweeps.stop();
+      closeSqliteDatabase(db);
+      await backend.close();
+    },
+  };
 }

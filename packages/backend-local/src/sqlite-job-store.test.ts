@@ -1,7 +1,9 @@
 import { join } from "node:path";
-import type { JobStore } from "@imagen/core";
+import { newQueuedJob, type JobStore } from "@imagen/core";
 import { describeJobStoreContract } from "@imagen/testing/contracts";
+import { describe, expect, it } from "vitest";
 import { makeTempDir } from "../test/temp-dir.js";
+import { closeSqliteDatabase, openSqliteDatabase } from "./sqlite-database.js";
 import { createSqliteJobStore } from "./sqlite-job-store.js";
 
 describeJobStoreContract("SqliteJobStore", async () => {
@@ -21,4 +23,33 @@ describeJobStoreContract("SqliteJobStore", async () => {
       await dir.remove();
     },
   };
+});
+
+describe("SqliteJobStore on a file from before owners, webhooks and idempotency keys", () => {
+  it("adds the new columns and reads old jobs with empty values for the new fields", async () => {
+    const dir = await makeTempDir("jobs-old");
+    try {
+      const file = join(dir.path, "imagen.db");
+      const old = openSqliteDatabase(file);
+      old.exec(
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, op TEXT NOT NULL, status TEXT NOT NULL, created_ms INTEGER NOT NULL, job TEXT NOT NULL)",
+      );
+      const { owner, webhook, idempotency, ...stored } = newQueuedJob(
+        { id: "old-job", op: "upscale", options: {}, input: { width: 1, height: 1, format: "png", bytes: 1 } },
+        new Date("2024-01-01T00:00:00.000Z"),
+      );
+      old
+        .prepare("INSERT INTO jobs (id, op, status, created_ms, job) VALUES (?, ?, ?, ?, ?)")
+        .run(stored.id, stored.op, stored.status, Date.parse(stored.createdAt), JSON.stringify(stored));
+      closeSqliteDatabase(old);
+
+      // Two processes may open the old file at once; both must come up.
+      const stores = [createSqliteJobStore({ file }), createSqliteJobStore({ file })];
+      expect(await stores[1]!.get("old-job")).toEqual({ ...stored, owner: null, webhook: null, idempotency: null });
+      expect(await stores[0]!.count({ statuses: ["queued"] })).toBe(1);
+      await Promise.all(stores.map((store) => store.close()));
+    } finally {
+      await dir.remove();
+    }
+  });
 });

@@ -1,10 +1,30 @@
-import { ConflictError, decodeJobCursor, encodeJobCursor, matchesExpected, ValidationError } from "@imagen/core";
-import type { Job, JobExpected, JobFilter, JobPage, JobPatch, JobStore, UpdateResult } from "@imagen/core";
+import {
+  ConflictError,
+  decodeJobCursor,
+  encodeJobCursor,
+  matchesExpected,
+  ValidationError,
+  webhookDueMs,
+  withJobDefaults,
+} from "@imagen/core";
+import type {
+  CreateResult,
+  Job,
+  JobCountFilter,
+  JobExpected,
+  JobFilter,
+  JobPage,
+  JobPatch,
+  JobStore,
+  UpdateResult,
+} from "@imagen/core";
 import { closeSqliteDatabase, isSqliteError, openSqliteDatabase, type SqliteDatabase } from "./sqlite-database.js";
 
 export interface SqliteJobStoreOptions {
   /** The SQLite file; created with its directory when missing. May be shared with other processes. */
   file: string;
+  /** What "now" is for `updatedAt` and idempotency expiry (tests). */
+  clock?: () => Date;
 }
 
 const SCHEMA = `
@@ -18,10 +38,48 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_newest ON jobs (created_ms DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jobs_status_newest ON jobs (status, created_ms DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jobs_op_newest ON jobs (op, created_ms DESC, id DESC);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  owner TEXT NOT NULL,
+  key TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  PRIMARY KEY (owner, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_job ON idempotency_keys (job_id);
 `;
+
+/** Columns added after the first release; a store opened on an older file adds them. */
+const ADDED_COLUMNS = [
+  { name: "owner", ddl: "ALTER TABLE jobs ADD COLUMN owner TEXT" },
+  { name: "webhook_due_ms", ddl: "ALTER TABLE jobs ADD COLUMN webhook_due_ms INTEGER" },
+] as const;
+
+const INDEXES_ON_ADDED_COLUMNS = `
+CREATE INDEX IF NOT EXISTS jobs_owner_newest ON jobs (owner, created_ms DESC, id DESC);
+CREATE INDEX IF NOT EXISTS jobs_owner_status ON jobs (owner, status);
+CREATE INDEX IF NOT EXISTS jobs_webhook_due ON jobs (webhook_due_ms) WHERE webhook_due_ms IS NOT NULL;
+`;
+
+/** The keyless owner in `idempotency_keys`, whose key column cannot be NULL. */
+const NO_OWNER = "";
 
 interface JobRow {
   job: string;
+}
+
+function migrate(db: SqliteDatabase): void {
+  db.exec(SCHEMA);
+  // IMMEDIATE: two processes opening an old file at once must not both add a column.
+  db.transaction(() => {
+    const columns = new Set(
+      db
+        .prepare<[], { name: string }>("PRAGMA table_info(jobs)")
+        .all()
+        .map((c) => c.name),
+    );
+    for (const column of ADDED_COLUMNS) if (!columns.has(column.name)) db.exec(column.ddl);
+  }).immediate();
+  db.exec(INDEXES_ON_ADDED_COLUMNS);
 }
 
 /**
@@ -31,33 +89,73 @@ interface JobRow {
  */
 export function createSqliteJobStore(options: SqliteJobStoreOptions): JobStore {
   const db = openSqliteDatabase(options.file);
-  db.exec(SCHEMA);
-  const insert = db.prepare<[string, string, string, number, string]>(
-    "INSERT INTO jobs (id, op, status, created_ms, job) VALUES (?, ?, ?, ?, ?)",
+  migrate(db);
+  const now = options.clock ?? (() => new Date());
+  const insert = db.prepare<[string, string | null, string, string, number, number | null, string]>(
+    "INSERT INTO jobs (id, owner, op, status, created_ms, webhook_due_ms, job) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   const select = db.prepare<[string], JobRow>("SELECT job FROM jobs WHERE id = ?");
-  const replace = db.prepare<[string, string, string]>("UPDATE jobs SET status = ?, job = ? WHERE id = ?");
+  const replace = db.prepare<[string, number | null, string, string]>(
+    "UPDATE jobs SET status = ?, webhook_due_ms = ?, job = ? WHERE id = ?",
+  );
   const remove = db.prepare<[string]>("DELETE FROM jobs WHERE id = ?");
+  const selectIdempotent = db.prepare<[string, string, number], JobRow>(
+    "SELECT jobs.job FROM idempotency_keys JOIN jobs ON jobs.id = idempotency_keys.job_id " +
+      "WHERE idempotency_keys.owner = ? AND idempotency_keys.key = ? AND idempotency_keys.expires_ms > ?",
+  );
+  const claimKey = db.prepare<[string, string, string, number]>(
+    "INSERT OR REPLACE INTO idempotency_keys (owner, key, job_id, expires_ms) VALUES (?, ?, ?, ?)",
+  );
+  const releaseKeys = db.prepare<[string]>("DELETE FROM idempotency_keys WHERE job_id = ?");
+  const selectDue = db.prepare<[number, number], JobRow>(
+    "SELECT job FROM jobs WHERE webhook_due_ms IS NOT NULL AND webhook_due_ms <= ? ORDER BY webhook_due_ms LIMIT ?",
+  );
+
+  const createJob = db.transaction((job: Job): CreateResult => {
+    if (job.idempotency) {
+      const holder = selectIdempotent.get(job.owner ?? NO_OWNER, job.idempotency.key, now().getTime());
+      if (holder) return { created: false, existing: parseJob(holder) };
+      claimKey.run(job.owner ?? NO_OWNER, job.idempotency.key, job.id, isoMs(job.idempotency.expiresAt, "expiresAt"));
+    }
+    insert.run(
+      job.id,
+      job.owner,
+      job.op,
+      job.status,
+      isoMs(job.createdAt, "createdAt"),
+      webhookDueMs(job),
+      JSON.stringify(job),
+    );
+    return { created: true };
+  });
   const compareAndSet = db.transaction((id: string, expected: JobExpected, patch: JobPatch): UpdateResult => {
     const row = select.get(id);
     if (!row) return { ok: false, reason: "not-found" };
     const current = parseJob(row);
     if (!matchesExpected(current, expected)) return { ok: false, reason: "conflict", current };
-    const job = applyPatch(current, patch, new Date());
-    replace.run(job.status, JSON.stringify(job), id);
+    const job = applyPatch(current, patch, now());
+    replace.run(job.status, webhookDueMs(job), JSON.stringify(job), id);
     return { ok: true, job };
+  });
+  const deleteJob = db.transaction((id: string) => {
+    releaseKeys.run(id);
+    remove.run(id);
   });
 
   return {
     async create(job) {
       try {
-        insert.run(job.id, job.op, job.status, createdMs(job.createdAt), JSON.stringify(job));
+        return createJob.immediate(job);
       } catch (err) {
         if (isSqliteError(err, "SQLITE_CONSTRAINT_PRIMARYKEY")) {
           throw new ConflictError(`Expected a new job id but ${job.id} exists`, { cause: err });
         }
         throw err;
       }
+    },
+    async findByIdempotencyKey(owner, key, at) {
+      const row = selectIdempotent.get(owner ?? NO_OWNER, key, at.getTime());
+      return row ? parseJob(row) : null;
     },
     async get(id) {
       const row = select.get(id);
@@ -66,11 +164,17 @@ export function createSqliteJobStore(options: SqliteJobStoreOptions): JobStore {
     async list(filter, page) {
       return listJobs(db, filter, page);
     },
+    async count(filter) {
+      return countJobs(db, filter);
+    },
+    async listWebhooksDue(at, limit) {
+      return selectDue.all(at.getTime(), limit).map(parseJob);
+    },
     async update(id, expected, patch) {
       return compareAndSet.immediate(id, expected, patch);
     },
     async delete(id) {
-      remove.run(id);
+      deleteJob.immediate(id);
     },
     async ping() {
       db.prepare("SELECT 1").get();
@@ -90,16 +194,7 @@ function listJobs(db: SqliteDatabase, filter: JobFilter, page: { limit: number; 
   if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > 100) {
     throw new ValidationError(`Expected an integer limit from 1 to 100 but received ${page.limit}`);
   }
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (filter.status !== undefined) {
-    where.push("status = ?");
-    params.push(filter.status);
-  }
-  if (filter.op !== undefined) {
-    where.push("op = ?");
-    params.push(filter.op);
-  }
+  const { where, params } = equalities({ status: filter.status, op: filter.op, owner: filter.owner });
   if (page.cursor !== undefined) {
     const after = decodeJobCursor(page.cursor);
     where.push("(created_ms < ? OR (created_ms = ? AND id < ?))");
@@ -112,18 +207,41 @@ function listJobs(db: SqliteDatabase, filter: JobFilter, page: { limit: number; 
   const jobs = rows.slice(0, page.limit).map(parseJob);
   const last = jobs[jobs.length - 1];
   const nextCursor =
-    rows.length > page.limit && last ? encodeJobCursor({ createdAtMs: createdMs(last.createdAt), id: last.id }) : null;
+    rows.length > page.limit && last
+      ? encodeJobCursor({ createdAtMs: isoMs(last.createdAt, "createdAt"), id: last.id })
+      : null;
   return { jobs, nextCursor };
 }
 
-function parseJob(row: JobRow): Job {
-  return JSON.parse(row.job) as Job;
+function countJobs(db: SqliteDatabase, filter: JobCountFilter): number {
+  if (filter.statuses.length === 0) return 0;
+  const { where, params } = equalities({ op: filter.op, owner: filter.owner });
+  where.push(`status IN (${filter.statuses.map(() => "?").join(", ")})`);
+  params.push(...filter.statuses);
+  const sql = `SELECT COUNT(*) AS n FROM jobs WHERE ${where.join(" AND ")}`;
+  return db.prepare<(string | number)[], { n: number }>(sql).get(...params)?.n ?? 0;
 }
 
-function createdMs(createdAt: string): number {
-  const ms = Date.parse(createdAt);
+/** `column = ?` clauses and their parameters for the filter columns that are set. */
+function equalities(columns: Partial<Record<"status" | "op" | "owner", string>>) {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  for (const [column, value] of Object.entries(columns)) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    params.push(value);
+  }
+  return { where, params };
+}
+
+function parseJob(row: JobRow): Job {
+  return withJobDefaults(JSON.parse(row.job) as Job);
+}
+
+function isoMs(value: string, field: string): number {
+  const ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
-    throw new ValidationError(`Expected an ISO-8601 createdAt but received ${JSON.stringify(createdAt)}`);
+    throw new ValidationError(`Expected an ISO-8601 ${field} but received ${JSON.stringify(value)}`);
   }
   return ms;
 }

@@ -1,12 +1,12 @@
 import { readGcpConfig, type GcpConfig } from "@imagen/backend-gcp";
-import { readLocalConfig } from "@imagen/backend-local";
+import { readLocalConfig, type LocalConfig } from "@imagen/backend-local";
 import { readQueueConfig, type EnvReader, type QueueConfig } from "@imagen/core";
 
 export const BACKENDS = ["local", "gcp"] as const;
 export type BackendKind = (typeof BACKENDS)[number];
 
 export type BackendConfig =
-  { kind: "local"; dataDir: string; queue: QueueConfig } | { kind: "gcp"; gcp: GcpConfig; queue: QueueConfig };
+  ({ kind: "local"; queue: QueueConfig } & LocalConfig) | { kind: "gcp"; gcp: GcpConfig; queue: QueueConfig };
 
 /** `IMAGEN_BACKEND` and the chosen backend's own settings, read by that backend's package. */
 export function readBackendConfig(env: EnvReader, cwd = process.cwd()): BackendConfig {

@@ -1,14 +1,31 @@
 import { readFile } from "node:fs/promises";
 import { createGcpBackend, parseServiceAccountKey, type GcpConfig } from "@imagen/backend-gcp";
-import { createLocalBackend } from "@imagen/backend-local";
+import { createLocalBackend, RETENTION_SWEEP_INTERVAL_MS } from "@imagen/backend-local";
 import type { Backend, Logger, QueueConfig } from "@imagen/core";
 import type { BackendConfig } from "./backend-config.js";
 
-/** The one place that picks the backend adapters from config. */
-export async function createBackend(config: BackendConfig, log: Logger): Promise<Backend> {
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The one place that picks the backend adapters from config. `maintenance`: this process also runs
+ * the backend's own upkeep (the local backend's retention sweep; the cloud has lifecycle rules and a
+ * TTL policy instead); one process of a deployment asks for it, the worker.
+ */
+export async function createBackend(
+  config: BackendConfig,
+  log: Logger,
+  options: { maintenance?: boolean } = {},
+): Promise<Backend> {
   switch (config.kind) {
     case "local":
-      return createLocalBackend({ dataDir: config.dataDir, queue: config.queue, log });
+      return createLocalBackend({
+        dataDir: config.dataDir,
+        queue: config.queue,
+        log,
+        retention: options.maintenance
+          ? { jobTtlMs: config.jobTtlDays * DAY_MS, intervalMs: RETENTION_SWEEP_INTERVAL_MS }
+          : undefined,
+      });
     case "gcp":
       return createGcp(config.gcp, config.queue, log);
   }

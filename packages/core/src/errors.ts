@@ -4,10 +4,13 @@
  */
 export const ERROR_CATALOG = {
   VALIDATION_FAILED: 400,
+  INVALID_REQUEST: 400,
+  INVALID_WEBHOOK_URL: 400,
   UNKNOWN_OP: 400,
   INVALID_OPTIONS: 400,
   MISSING_FILE: 400,
   INVALID_CURSOR: 400,
+  UNAUTHENTICATED: 401,
   JOB_NOT_FOUND: 404,
   UPLOAD_NOT_FOUND: 404,
   NOT_FOUND: 404,
@@ -15,17 +18,22 @@ export const ERROR_CATALOG = {
   JOB_FINISHED: 409,
   JOB_FAILED: 409,
   CONFLICT: 409,
+  IDEMPOTENCY_CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_IMAGE: 415,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IMAGE_TOO_LARGE: 422,
   OUTPUT_TOO_LARGE: 422,
+  RATE_LIMITED: 429,
+  QUOTA_EXCEEDED: 429,
   MODEL_UNAVAILABLE: 503,
   OP_UNAVAILABLE: 503,
   MAX_ATTEMPTS_EXCEEDED: 500,
   JOB_TIMEOUT: 500,
   PROCESSING_FAILED: 500,
   SERVICE_UNAVAILABLE: 503,
+  QUEUE_FULL: 503,
+  OVERLOADED: 503,
   INTERNAL: 500,
 } as const;
 
@@ -37,6 +45,8 @@ export interface AppErrorOptions {
   expose?: boolean;
   details?: unknown;
   httpStatus?: number;
+  /** Seconds after which a retry may succeed; the API sends it as `Retry-After` (429, 503). */
+  retryAfterS?: number;
 }
 
 /** Base of every error the project raises on purpose. */
@@ -45,6 +55,7 @@ export class AppError extends Error {
   readonly httpStatus: number;
   readonly expose: boolean;
   readonly details: unknown;
+  readonly retryAfterS: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -53,6 +64,7 @@ export class AppError extends Error {
     this.httpStatus = options.httpStatus ?? ERROR_CATALOG[code];
     this.expose = options.expose ?? this.httpStatus < 500;
     this.details = options.details;
+    this.retryAfterS = options.retryAfterS;
   }
 }
 

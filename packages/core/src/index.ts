@@ -1,6 +1,7 @@
 export * from "./errors.js";
 export * from "./ops.js";
 export * from "./job.js";
+export * from "./job-view.js";
 export * from "./backend.js";
 export * from "./job-cursor.js";
 export * from "./ids.js";
@@ -11,7 +12,7 @@ export * from "./shutdown.js";
 export * from "./streams.js";
 export * from "./worker-status.js";
 export type * from "./ports/job-store.js";
-export { matchesExpected } from "./ports/job-store.js";
+export { matchesExpected, webhookDueMs } from "./ports/job-store.js";
 export type * from "./ports/job-queue.js";
 export type * from "./ports/blob-store.js";
 export { assertSafeKey } from "./ports/blob-store.js";

@@ -53,9 +53,42 @@ export type JobTimings = Static<typeof JobTimingsSchema>;
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
+/** One try at delivering a job's webhook: the HTTP status it got, or why it got none. */
+export const WebhookAttemptSchema = Type.Object({
+  at: Type.String(),
+  status: Nullable(Type.Integer()),
+  error: Nullable(Type.String()),
+});
+export type WebhookAttempt = Static<typeof WebhookAttemptSchema>;
+
+export const WEBHOOK_STATES = ["pending", "delivered", "failed"] as const;
+
+/**
+ * The webhook a job notifies when it ends. `pending` until a delivery gets a 2xx (`delivered`) or
+ * the retries run out (`failed`); `nextAttemptAt` is when a dispatcher may try next (null once it is
+ * settled, and while the job still runs).
+ */
+export const WebhookStateSchema = Type.Object({
+  url: Type.String(),
+  state: Type.Union(WEBHOOK_STATES.map((s) => Type.Literal(s))),
+  attempts: Type.Array(WebhookAttemptSchema),
+  nextAttemptAt: Nullable(Type.String()),
+});
+export type WebhookState = Static<typeof WebhookStateSchema>;
+
+/** The `Idempotency-Key` a job was created under, and a digest of the request that carried it. */
+export const JobIdempotencySchema = Type.Object({
+  key: Type.String(),
+  fingerprint: Type.String(),
+  expiresAt: Type.String(),
+});
+export type JobIdempotency = Static<typeof JobIdempotencySchema>;
+
 /** The job as stored. Timestamps are ISO-8601 strings. */
 export const JobSchema = Type.Object({
   id: Type.String(),
+  /** The name of the API key that created the job; null when the API runs without keys. */
+  owner: Nullable(Type.String()),
   op: Type.Union(OP_NAMES.map((o) => Type.Literal(o))),
   status: Type.Union(JOB_STATUSES.map((s) => Type.Literal(s))),
   options: Type.Record(Type.String(), Type.Unknown()),
@@ -77,14 +110,35 @@ export const JobSchema = Type.Object({
   updatedAt: Type.String(),
   startedAt: Nullable(Type.String()),
   finishedAt: Nullable(Type.String()),
+  webhook: Nullable(WebhookStateSchema),
+  idempotency: Nullable(JobIdempotencySchema),
 });
 export type Job = Static<typeof JobSchema>;
 
-/** Fields an update may change; `id`, `op`, `input` and `createdAt` are fixed at creation. */
+/** A stored job as read back: fields added after it was written get their empty values. */
+export function withJobDefaults(stored: Omit<Job, "owner" | "webhook" | "idempotency"> & Partial<Job>): Job {
+  return {
+    ...stored,
+    owner: stored.owner ?? null,
+    webhook: stored.webhook ?? null,
+    idempotency: stored.idempotency ?? null,
+  };
+}
+
+/** Fields an update may change; `id`, `owner`, `op`, `input`, `idempotency` and `createdAt` are fixed at creation. */
 export type JobPatch = Partial<
   Pick<
     Job,
-    "status" | "options" | "output" | "progress" | "attempts" | "error" | "timings" | "startedAt" | "finishedAt"
+    | "status"
+    | "options"
+    | "output"
+    | "progress"
+    | "attempts"
+    | "error"
+    | "timings"
+    | "startedAt"
+    | "finishedAt"
+    | "webhook"
   >
 >;
 
@@ -101,9 +155,15 @@ export function outputKey(jobId: string, attempt: number, format: string): strin
   return `outputs/${jobId}/${attempt}.${format}`;
 }
 
-export function newQueuedJob(fields: Pick<Job, "id" | "op" | "options" | "input">, now: Date): Job {
+export function newQueuedJob(
+  fields: Pick<Job, "id" | "op" | "options" | "input"> & Partial<Pick<Job, "owner" | "webhook" | "idempotency">>,
+  now: Date,
+): Job {
   const at = now.toISOString();
   return {
+    owner: null,
+    webhook: null,
+    idempotency: null,
     ...fields,
     status: "queued",
     output: null,

@@ -1,5 +1,5 @@
 # The jobs database: one document per job in `jobs`, deleted by the TTL policy at `expireAt`
-# (JOB_TTL_DAYS after creation). `GET /v1/jobs` filters on status and/or op and orders by
+# (JOB_TTL_DAYS after creation). `GET /v1/jobs` filters on status, op and owner and orders by
 # createdAtMs then document id, newest first: one composite index per filter combination.
 
 resource "google_firestore_database" "this" {
@@ -23,11 +23,27 @@ resource "google_firestore_field" "expire_at" {
   index_config {}
 }
 
+# Idempotency records (one per API key and Idempotency-Key), kept 24 h.
+resource "google_firestore_field" "idempotency_expire_at" {
+  database   = google_firestore_database.this.name
+  collection = "${var.collection}-idempotency"
+  field      = "expireAt"
+
+  ttl_config {}
+
+  index_config {}
+}
+
+# Every filter `GET /v1/jobs` can combine; `owner` is set whenever API keys are on.
 locals {
   list_indexes = {
-    status    = ["status"]
-    op        = ["op"]
-    status-op = ["status", "op"]
+    status          = ["status"]
+    op              = ["op"]
+    status-op       = ["status", "op"]
+    owner           = ["owner"]
+    owner-status    = ["owner", "status"]
+    owner-op        = ["owner", "op"]
+    owner-status-op = ["owner", "status", "op"]
   }
 }
 

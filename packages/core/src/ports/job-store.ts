@@ -4,7 +4,21 @@ import type { OpName } from "../ops.js";
 export interface JobFilter {
   status?: JobStatus;
   op?: OpName;
+  /** Only jobs of this owner (an API key's name). */
+  owner?: string;
 }
+
+/** What `count` counts: jobs in any of `statuses`, narrowed by op and owner. */
+export interface JobCountFilter {
+  statuses: readonly JobStatus[];
+  op?: OpName;
+  owner?: string;
+}
+
+export type CreateResult =
+  | { created: true }
+  /** The job carried an idempotency key that an unexpired job of the same owner already holds. */
+  | { created: false; existing: Job };
 
 export interface JobPage {
   /** Newest first (by `createdAt`, then id). */
@@ -23,13 +37,15 @@ export interface JobExpectation {
   attempts?: number;
   /** Only while the stored `attempts` is below this: a newer attempt may take over an older one. */
   attemptsBelow?: number;
+  /** Only while the job's webhook has this many recorded attempts (0 without a webhook): one dispatcher per try. */
+  webhookAttempts?: number;
 }
 
 /** What `update` compares against: a status, or a list of statuses and expectations, any of which may match. */
 export type JobExpected = JobStatus | JobExpectation | readonly (JobStatus | JobExpectation)[];
 
 /** Whether `job` is in a state that `expected` allows; the one definition every store applies. */
-export function matchesExpected(job: Pick<Job, "status" | "attempts">, expected: JobExpected): boolean {
+export function matchesExpected(job: Pick<Job, "status" | "attempts" | "webhook">, expected: JobExpected): boolean {
   const options: readonly (JobStatus | JobExpectation)[] = isList(expected) ? expected : [expected];
   return options.some((option) => matchesOne(job, typeof option === "string" ? { status: option } : option));
 }
@@ -38,10 +54,22 @@ function isList(expected: JobExpected): expected is readonly (JobStatus | JobExp
   return Array.isArray(expected);
 }
 
-function matchesOne(job: Pick<Job, "status" | "attempts">, expectation: JobExpectation): boolean {
+function matchesOne(job: Pick<Job, "status" | "attempts" | "webhook">, expectation: JobExpectation): boolean {
   if (job.status !== expectation.status) return false;
   if (expectation.attempts !== undefined && job.attempts !== expectation.attempts) return false;
+  if (expectation.webhookAttempts !== undefined && webhookAttempts(job) !== expectation.webhookAttempts) return false;
   return expectation.attemptsBelow === undefined || job.attempts < expectation.attemptsBelow;
+}
+
+function webhookAttempts(job: Pick<Job, "webhook">): number {
+  return job.webhook?.attempts.length ?? 0;
+}
+
+/** When a dispatcher may next try the job's webhook, in ms since the epoch; null when nothing is due ever. */
+export function webhookDueMs(job: Pick<Job, "webhook">): number | null {
+  if (job.webhook?.state !== "pending" || job.webhook.nextAttemptAt === null) return null;
+  const ms = Date.parse(job.webhook.nextAttemptAt);
+  return Number.isFinite(ms) ? ms : null;
 }
 
 export type UpdateResult =
@@ -56,8 +84,15 @@ export type UpdateResult =
  * workers cannot overwrite each other.
  */
 export interface JobStore {
-  /** Stores a new job. Throws `ConflictError` when the id exists. */
-  create(job: Job): Promise<void>;
+  /**
+   * Stores a new job. Throws `ConflictError` when the id exists. With `job.idempotency`, atomically:
+   * when an unexpired job of the same owner holds the same idempotency key, nothing is stored and
+   * that job is returned (the caller compares fingerprints); an expired holder is replaced.
+   */
+  create(job: Job): Promise<CreateResult>;
+
+  /** The unexpired job of `owner` (null: keyless) created under idempotency `key`, or null. */
+  findByIdempotencyKey(owner: string | null, key: string, now: Date): Promise<Job | null>;
 
   /** The job, or `null` when there is none with this id. */
   get(id: string): Promise<Job | null>;
@@ -75,7 +110,13 @@ export interface JobStore {
    */
   update(id: string, expected: JobExpected, patch: JobPatch): Promise<UpdateResult>;
 
-  /** Removes a job; a missing id is not an error. */
+  /** How many jobs match; for quotas, so it may count a moment's races either way. */
+  count(filter: JobCountFilter): Promise<number>;
+
+  /** Up to `limit` jobs whose webhook is due at `now` (see `webhookDueMs`), the longest-due first. */
+  listWebhooksDue(now: Date, limit: number): Promise<Job[]>;
+
+  /** Removes a job and its idempotency record; a missing id is not an error. */
   delete(id: string): Promise<void>;
 
   /** Whether the backing store answers (for readiness). */

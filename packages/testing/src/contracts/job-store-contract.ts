@@ -15,17 +15,33 @@ export interface JobStoreFixture {
 
 const BASE_MS = Date.parse("2024-01-01T00:00:00.000Z");
 
-function makeJob(overrides: { op?: OpName; createdAtMs?: number; id?: string } = {}): Job {
-  const createdAt = new Date(overrides.createdAtMs ?? BASE_MS);
+const HOUR_MS = 60 * 60 * 1000;
+
+function makeJob(
+  overrides: { op?: OpName; createdAtMs?: number; id?: string } & Partial<
+    Pick<Job, "owner" | "webhook" | "idempotency">
+  > = {},
+): Job {
+  const { createdAtMs, ...fields } = overrides;
   return newQueuedJob(
     {
-      id: overrides.id ?? randomUUID(),
-      op: overrides.op ?? "upscale",
+      id: randomUUID(),
+      op: "upscale",
       options: { scale: 4 },
       input: { width: 64, height: 48, format: "png", bytes: 1234 },
+      ...fields,
     },
-    createdAt,
+    new Date(createdAtMs ?? BASE_MS),
   );
+}
+
+/** An idempotency key held for `ttlMs` from now (negative: already expired). */
+function idempotent(key: string, ttlMs = HOUR_MS): NonNullable<Job["idempotency"]> {
+  return { key, fingerprint: `fp-${key}`, expiresAt: new Date(Date.now() + ttlMs).toISOString() };
+}
+
+function pendingWebhook(nextAttemptAt: string | null): NonNullable<Job["webhook"]> {
+  return { url: "https://hooks.example.com/imagen", state: "pending", attempts: [], nextAttemptAt };
 }
 
 /** What a worker's claim expects: a queued job, or one running under an older attempt. */
@@ -251,6 +267,106 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       await store.delete(job.id);
       await store.delete(randomUUID());
       expect((await store.list({}, { limit: 10 })).jobs).toEqual([]);
+    });
+
+    it("lists and counts only an owner's jobs when asked", async () => {
+      const alice = [makeJob({ owner: "alice" }), makeJob({ owner: "alice", op: "comic" })];
+      const bob = makeJob({ owner: "bob" });
+      const keyless = makeJob();
+      for (const job of [...alice, bob, keyless]) expect(await store.create(job)).toEqual({ created: true });
+      expect((await store.list({ owner: "alice" }, { limit: 10 })).jobs.map((job) => job.id).sort()).toEqual(
+        alice.map((job) => job.id).sort(),
+      );
+      expect((await store.list({ owner: "bob" }, { limit: 10 })).jobs).toEqual([bob]);
+      expect((await store.list({}, { limit: 10 })).jobs).toHaveLength(4);
+      expect(await store.get(keyless.id)).toMatchObject({ owner: null });
+
+      await store.update(alice[0]!.id, "queued", { status: "running" });
+      await store.update(bob.id, "queued", { status: "succeeded" });
+      expect(await store.count({ statuses: ["queued", "running"], owner: "alice" })).toBe(2);
+      expect(await store.count({ statuses: ["queued", "running"], owner: "bob" })).toBe(0);
+      expect(await store.count({ statuses: ["queued"], op: "upscale" })).toBe(1);
+      expect(await store.count({ statuses: ["queued"], op: "comic", owner: "alice" })).toBe(1);
+      expect(await store.count({ statuses: [] })).toBe(0);
+    });
+
+    it("keeps one job per owner and idempotency key while the key is unexpired", async () => {
+      const first = makeJob({ owner: "alice", idempotency: idempotent("k1") });
+      expect(await store.create(first)).toEqual({ created: true });
+      const again = makeJob({ owner: "alice", idempotency: idempotent("k1") });
+      expect(await store.create(again)).toEqual({ created: false, existing: first });
+      expect(await store.get(again.id)).toBeNull();
+      expect(await store.findByIdempotencyKey("alice", "k1", new Date())).toEqual(first);
+
+      // Another owner, the keyless owner and another key are separate.
+      for (const job of [
+        makeJob({ owner: "bob", idempotency: idempotent("k1") }),
+        makeJob({ idempotency: idempotent("k1") }),
+        makeJob({ owner: "alice", idempotency: idempotent("k2") }),
+      ]) {
+        expect(await store.create(job)).toEqual({ created: true });
+      }
+      expect(await store.findByIdempotencyKey(null, "k1", new Date())).toMatchObject({ owner: null });
+      expect(await store.findByIdempotencyKey("carol", "k1", new Date())).toBeNull();
+    });
+
+    it("lets a new job take an expired idempotency key, or one whose job was deleted", async () => {
+      const expired = makeJob({ owner: "alice", idempotency: idempotent("k", -1_000) });
+      await store.create(expired);
+      expect(await store.findByIdempotencyKey("alice", "k", new Date())).toBeNull();
+      const fresh = makeJob({ owner: "alice", idempotency: idempotent("k") });
+      expect(await store.create(fresh)).toEqual({ created: true });
+      expect(await store.findByIdempotencyKey("alice", "k", new Date())).toEqual(fresh);
+
+      await store.delete(fresh.id);
+      expect(await store.findByIdempotencyKey("alice", "k", new Date())).toBeNull();
+      expect(await store.create(makeJob({ owner: "alice", idempotency: idempotent("k") }))).toEqual({ created: true });
+    });
+
+    it("lets exactly one of several racing creates with the same idempotency key store a job", async () => {
+      const jobs = Array.from({ length: 5 }, () => makeJob({ owner: "alice", idempotency: idempotent("race") }));
+      const results = await Promise.all(jobs.map((job) => store.create(job)));
+      expect(results.filter((result) => result.created)).toHaveLength(1);
+      expect((await store.list({ owner: "alice" }, { limit: 10 })).jobs).toHaveLength(1);
+    });
+
+    it("lists jobs whose webhook is due, longest-due first, as their webhook changes", async () => {
+      const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+      const older = makeJob({ webhook: pendingWebhook(at(-2_000)) });
+      const newer = makeJob({ webhook: pendingWebhook(at(-1_000)) });
+      const later = makeJob({ webhook: pendingWebhook(at(HOUR_MS)) });
+      const running = makeJob({ webhook: pendingWebhook(null) });
+      const none = makeJob();
+      for (const job of [newer, none, later, older, running]) await store.create(job);
+      expect((await store.listWebhooksDue(new Date(), 10)).map((job) => job.id)).toEqual([older.id, newer.id]);
+      expect((await store.listWebhooksDue(new Date(), 1)).map((job) => job.id)).toEqual([older.id]);
+
+      const delivered = { ...older.webhook!, state: "delivered" as const, nextAttemptAt: null };
+      await store.update(older.id, "queued", { webhook: delivered });
+      await store.update(running.id, "queued", { status: "succeeded", webhook: pendingWebhook(at(-500)) });
+      expect((await store.listWebhooksDue(new Date(), 10)).map((job) => job.id)).toEqual([newer.id, running.id]);
+      expect((await store.listWebhooksDue(new Date(Date.now() + 2 * HOUR_MS), 10)).map((job) => job.id)).toEqual([
+        newer.id,
+        running.id,
+        later.id,
+      ]);
+    });
+
+    it("applies an update expecting a webhook attempt count only while it holds", async () => {
+      const job = makeJob({ webhook: pendingWebhook(new Date().toISOString()) });
+      await store.create(job);
+      const attempt = { at: new Date().toISOString(), status: 500, error: null };
+      const first = await store.update(
+        job.id,
+        { status: "queued", webhookAttempts: 0 },
+        {
+          webhook: { ...job.webhook!, attempts: [attempt] },
+        },
+      );
+      expect(first).toMatchObject({ ok: true, job: { webhook: { attempts: [attempt] } } });
+      expect(
+        await store.update(job.id, { status: "queued", webhookAttempts: 0 }, { webhook: job.webhook }),
+      ).toMatchObject({ ok: false, reason: "conflict", current: { webhook: { attempts: [attempt] } } });
     });
 
     it("answers ping", async () => {

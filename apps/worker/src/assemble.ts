@@ -3,7 +3,8 @@ import { modelSourceFor } from "@imagen/backends";
 import { createModelRegistry, createPipelinePool, loadManifest, type ModelRegistry } from "@imagen/imaging";
 import type { Registry } from "prom-client";
 import type { WorkerConfig } from "./config.js";
-import { createWorkerMetrics } from "./metrics.js";
+import { createWorkerMetrics, type WorkerMetrics } from "./metrics.js";
+import { createWebhookDispatcher, type WebhookDispatcher } from "./webhook-dispatcher.js";
 import { createWorker, type Worker } from "./worker.js";
 
 /**
@@ -31,14 +32,29 @@ export async function assembleWorker(
     limits: config.limits,
     log: shared.log,
   });
+  const metrics = createWorkerMetrics(shared.metricsRegistry);
   const worker = createWorker(
     {
       ...shared.backend,
       pipelines,
-      metrics: createWorkerMetrics(shared.metricsRegistry),
+      metrics,
       log: shared.log.child({ component: "worker" }),
+      webhooks: assembleWebhooks(config, { jobs: shared.backend.jobs, metrics, log: shared.log }),
     },
     config,
   );
   return { ...worker, registry, closeSessions: () => pipelines.close() };
+}
+
+function assembleWebhooks(
+  config: WorkerConfig,
+  deps: { jobs: Backend["jobs"]; metrics: WorkerMetrics; log: Logger },
+): WebhookDispatcher | undefined {
+  const { secret, ...options } = config.webhooks;
+  const log = deps.log.child({ component: "webhooks" });
+  if (!secret) {
+    log.info("webhooks are not sent: IMAGEN_WEBHOOK_SECRET is unset, so they stay pending");
+    return undefined;
+  }
+  return createWebhookDispatcher({ ...deps, log }, { ...options, secret });
 }

@@ -71,6 +71,48 @@ describe("IMAGEN_MODEL_SOURCE", () => {
   });
 });
 
+describe("webhook settings", () => {
+  const secret = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+
+  it("sends no webhooks without a secret, and only to public addresses by default", () => {
+    expect(loadWorkerConfig({}).webhooks).toEqual({
+      secret: undefined,
+      allowPrivate: false,
+      timeoutMs: 10_000,
+      maxResponseBytes: 65_536,
+      pollIntervalMs: 5_000,
+    });
+  });
+
+  it("reads the secret and the delivery settings, and never prints the secret", () => {
+    const { webhooks } = loadWorkerConfig({
+      IMAGEN_WEBHOOK_SECRET: secret,
+      IMAGEN_WEBHOOK_ALLOW_PRIVATE: "true",
+      WEBHOOK_TIMEOUT_MS: "2500",
+      WEBHOOK_MAX_RESPONSE_BYTES: "1024",
+      WEBHOOK_POLL_INTERVAL_MS: "1000",
+    });
+    expect(webhooks).toMatchObject({
+      allowPrivate: true,
+      timeoutMs: 2500,
+      maxResponseBytes: 1024,
+      pollIntervalMs: 1000,
+    });
+    expect(webhooks.secret?.sign("id", new Date(0), "{}")).toMatch(/^v1,/);
+    expect(JSON.stringify(webhooks)).not.toContain(secret.slice(6));
+  });
+
+  it("names each bad webhook variable", () => {
+    expect(() =>
+      loadWorkerConfig({
+        IMAGEN_WEBHOOK_SECRET: "hunter2",
+        IMAGEN_WEBHOOK_ALLOW_PRIVATE: "yes",
+        WEBHOOK_TIMEOUT_MS: "0",
+      }),
+    ).toThrow(/IMAGEN_WEBHOOK_SECRET: .*whsec_[\s\S]*IMAGEN_WEBHOOK_ALLOW_PRIVATE:[\s\S]*WEBHOOK_TIMEOUT_MS:/);
+  });
+});
+
 describe(".env.example", () => {
   it("holds values the worker accepts", () => {
     const { env } = readEnvExample();

@@ -2,6 +2,7 @@ import { readBackendConfig, type BackendConfig } from "@imagen/backends";
 import { availableParallelism } from "node:os";
 import { EnvReader, OP_NAMES, readServiceConfig, type OpName, type ServiceConfig } from "@imagen/core";
 import { readModelSource, type ModelSourceSpec, type ThreadBudget } from "@imagen/imaging";
+import { parseWebhookSecret, type WebhookSecret } from "@imagen/webhooks";
 
 export interface WorkerConfig extends ServiceConfig {
   backend: BackendConfig;
@@ -20,6 +21,17 @@ export interface WorkerConfig extends ServiceConfig {
   host: string;
   /** Where missing model files are downloaded from (`https://…` or `gs://bucket/prefix`); unset: nowhere. */
   modelSource: ModelSourceSpec | undefined;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Signs deliveries (IMAGEN_WEBHOOK_SECRET). Unset: this worker sends none; they stay pending. */
+  secret: WebhookSecret | undefined;
+  /** Whether receivers on private, loopback and other internal addresses are reached. */
+  allowPrivate: boolean;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  pollIntervalMs: number;
 }
 
 /** Parses the worker's environment once, at start-up. Throws `ConfigError` naming each bad variable. */
@@ -37,6 +49,7 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     port: reader.int("WORKER_PORT", 8081, { min: 0, max: 65535 }),
     host: reader.string("WORKER_HOST", "0.0.0.0"),
     modelSource: readModelSource(reader),
+    webhooks: readWebhookConfig(reader),
   };
   reader.done();
   return Object.freeze(config);
@@ -60,4 +73,25 @@ function readThreadBudget(reader: EnvReader, concurrency: number): ThreadBudget 
     );
   }
   return { threads, intraOpThreads };
+}
+
+function readWebhookConfig(reader: EnvReader): WebhookConfig {
+  const raw = reader.optionalString("IMAGEN_WEBHOOK_SECRET");
+  let secret: WebhookSecret | undefined;
+  try {
+    secret = raw === undefined ? undefined : parseWebhookSecret(raw);
+  } catch (err) {
+    reader.problem(`IMAGEN_WEBHOOK_SECRET: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return {
+    secret,
+    // Off: a webhook reaches only public addresses, so a job cannot make the worker probe its network.
+    allowPrivate: reader.bool("IMAGEN_WEBHOOK_ALLOW_PRIVATE", false),
+    // Ten seconds covers a receiver that answers at once, as Standard Webhooks asks receivers to.
+    timeoutMs: reader.int("WEBHOOK_TIMEOUT_MS", 10_000, { min: 100, max: 120_000 }),
+    // Only the status matters; the cap stops a receiver from streaming into the worker.
+    maxResponseBytes: reader.int("WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024, { min: 1, max: 16 * 1024 * 1024 }),
+    // A finished job's webhook is sent at once by its worker; polling picks up retries and cancels.
+    pollIntervalMs: reader.int("WEBHOOK_POLL_INTERVAL_MS", 5_000, { min: 10 }),
+  };
 }

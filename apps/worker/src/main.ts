@@ -13,7 +13,8 @@ configureSharp({ concurrency: 0, cacheMb: 0 });
 const metricsRegistry = new Registry();
 collectDefaultMetrics({ register: metricsRegistry });
 
-const backend = await createBackend(config.backend, log);
+// The worker does the backend's upkeep (the local backend's retention sweep): every deployment has one.
+const backend = await createBackend(config.backend, log, { maintenance: true });
 const worker = await assembleWorker(config, { backend, log, metricsRegistry });
 const health = buildHealthServer({ worker, backend, metricsRegistry, log });
 

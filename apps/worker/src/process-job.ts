@@ -19,6 +19,7 @@ import type { Pipelines, PipelineResult } from "@imagen/imaging";
 import { jobLost, lostOutcome } from "./lost-job.js";
 import type { JobOutcome, WorkerMetrics } from "./metrics.js";
 import { createProgressReporter } from "./progress-reporter.js";
+import { webhookDuePatch } from "./webhook-state.js";
 
 export interface JobProcessorDeps {
   jobs: JobStore;
@@ -28,6 +29,8 @@ export interface JobProcessorDeps {
   log: Logger;
   progressIntervalMs: number;
   now?: () => Date;
+  /** Called after this worker wrote a job's final status (its webhook, if any, is now due). */
+  onJobFinished?: () => void;
 }
 
 /**
@@ -115,13 +118,15 @@ export function createJobProcessor(deps: JobProcessorDeps) {
     signal.throwIfAborted();
     const key = outputKey(job.id, job.attempts, result.format);
     await deps.blobs.put(key, result.data, { contentType: result.contentType });
+    const at = now();
     const finished = await deps.jobs.update(job.id, held, {
       status: "succeeded",
       progress: 1,
       error: null,
       output: { width: result.width, height: result.height, format: result.format, bytes: result.data.length, key },
       timings: { ...result.timings, totalMs: Math.round(performance.now() - totalStart) },
-      finishedAt: now().toISOString(),
+      finishedAt: at.toISOString(),
+      ...webhookDuePatch(job, at),
     });
     if (!finished.ok) {
       // Canceled, or taken over by a newer attempt, while the result was being written: the key is
@@ -131,6 +136,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       signal.throwIfAborted();
     }
     recordStages(job, result);
+    deps.onJobFinished?.();
   }
 
   function recordStages(job: Job, result: PipelineResult): void {
@@ -158,7 +164,13 @@ export function createJobProcessor(deps: JobProcessorDeps) {
     if (isPermanentJobError(err)) {
       ctx.log.warn({ err }, "job failed permanently");
       const error = { code: err.code, message: err.message };
-      return settle({ status: "failed", error, finishedAt: now().toISOString() }, "failed");
+      const at = now();
+      const outcome = await settle(
+        { status: "failed", error, finishedAt: at.toISOString(), ...webhookDuePatch(job, at) },
+        "failed",
+      );
+      if (outcome === "failed") deps.onJobFinished?.();
+      return outcome;
     }
     ctx.log.warn({ err }, "job attempt failed; handing it back for a retry");
     const error = { code: "PROCESSING_FAILED", message: "Processing failed; the job will be retried" };

@@ -3,6 +3,7 @@ import type { Pipelines } from "@imagen/imaging";
 import { createDeadLetterHandler } from "./dead-letters.js";
 import type { WorkerMetrics } from "./metrics.js";
 import { createJobProcessor } from "./process-job.js";
+import type { WebhookDispatcher } from "./webhook-dispatcher.js";
 
 export interface WorkerDeps {
   jobs: JobStore;
@@ -11,6 +12,8 @@ export interface WorkerDeps {
   pipelines: Pipelines;
   metrics: WorkerMetrics;
   log: Logger;
+  /** Sends the webhooks of finished jobs; none: this worker sends none (no IMAGEN_WEBHOOK_SECRET). */
+  webhooks?: WebhookDispatcher | undefined;
 }
 
 export interface WorkerOptions {
@@ -21,7 +24,10 @@ export interface WorkerOptions {
 }
 
 export interface Worker {
-  /** Loads and warms each op's model, then starts consuming. An op whose model fails is not consumed. */
+  /**
+   * Starts the webhook dispatcher, loads and warms each op's model, then starts consuming. An op
+   * whose model fails is not consumed.
+   */
   start(): Promise<void>;
   /** Readiness: empty when every configured op is being consumed; else what is wrong, per op. */
   problems(): string[];
@@ -30,7 +36,10 @@ export interface Worker {
    * `/readyz`), or null while it runs them or is still starting them.
    */
   opProblem(op: OpName): string | null;
-  /** Stops pulling; in-flight jobs get `drainTimeoutMs`, then are released to the queue. */
+  /**
+   * Stops pulling; in-flight jobs get `drainTimeoutMs`, then are released to the queue. Then stops
+   * the webhook dispatcher, once the tries in flight are recorded.
+   */
   stop(): Promise<void>;
 }
 
@@ -38,8 +47,9 @@ const STARTING = "starting";
 
 /** The consumer loop of every configured op, plus the dead-letter handling for each. */
 export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
-  const processJob = createJobProcessor({ ...deps, progressIntervalMs: options.progressIntervalMs });
-  const onDeadLetter = createDeadLetterHandler(deps);
+  const onJobFinished = () => deps.webhooks?.nudge();
+  const processJob = createJobProcessor({ ...deps, progressIntervalMs: options.progressIntervalMs, onJobFinished });
+  const onDeadLetter = createDeadLetterHandler({ ...deps, onJobFinished });
   const shutdown = new AbortController();
   const consumers: Consumer[] = [];
   const problems = new Map<OpName, string>(options.ops.map((op) => [op, STARTING]));
@@ -66,6 +76,7 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
 
   return {
     async start() {
+      deps.webhooks?.start();
       for (const op of options.ops) await startOp(op);
     },
     problems: () => [...problems].map(([op, why]) => `${op}: ${why}`),
@@ -84,6 +95,8 @@ export function createWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       } finally {
         clearTimeout(deadline);
       }
+      // After the consumers: jobs that end while draining still get their webhook sent.
+      await deps.webhooks?.stop();
     },
   };
 }

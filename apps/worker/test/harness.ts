@@ -11,6 +11,7 @@ import {
   type Job,
   type OpName,
   type OpOptions,
+  type WebhookState,
 } from "@imagen/core";
 import {
   createModelRegistry,
@@ -22,6 +23,7 @@ import {
 import { writeTestModels } from "@imagen/testing/stack";
 import { Registry } from "prom-client";
 import { createWorkerMetrics } from "../src/metrics.js";
+import { createWebhookDispatcher, type WebhookDispatcherOptions } from "../src/webhook-dispatcher.js";
 import { createWorker, type Worker, type WorkerOptions } from "../src/worker.js";
 
 export const LIMITS = { maxUploadBytes: 10_000_000, maxInputPixels: 4_000_000, maxOutputPixels: 64_000_000 };
@@ -46,14 +48,22 @@ export async function createHarness(options: { slowUpscale?: boolean } = {}) {
     dir,
     models,
     pipelines,
-    /** Starts a worker; `pipelines` may wrap the real ones to inject a failure or a cancel. */
-    async startWorker(overrides: Partial<WorkerOptions> & { pipelines?: Pipelines } = {}): Promise<Worker> {
+    /**
+     * Starts a worker; `pipelines` may wrap the real ones to inject a failure or a cancel; with
+     * `webhooks`, it sends webhooks.
+     */
+    async startWorker(
+      overrides: Partial<WorkerOptions> & { pipelines?: Pipelines; webhooks?: WebhookDispatcherOptions } = {},
+    ): Promise<Worker> {
+      const metrics = createWorkerMetrics(new Registry());
       const worker = createWorker(
         {
           ...backend,
           pipelines: overrides.pipelines ?? pipelines,
-          metrics: createWorkerMetrics(new Registry()),
+          metrics,
           log,
+          webhooks:
+            overrides.webhooks && createWebhookDispatcher({ jobs: backend.jobs, metrics, log }, overrides.webhooks),
         },
         { ops: ["upscale"], concurrency: 1, drainTimeoutMs: 5_000, progressIntervalMs: 0, ...overrides },
       );
@@ -63,15 +73,23 @@ export async function createHarness(options: { slowUpscale?: boolean } = {}) {
     },
     /**
      * What the API does on submit: input stored, job recorded, message published. `stored` puts
-     * options into the job exactly as given, unparsed (a job written by an older version).
+     * options into the job exactly as given, unparsed (a job written by an older version);
+     * `webhookUrl` gives the job a webhook.
      */
-    async submit(op: OpName, image: Buffer, rawOptions: unknown = {}, stored?: Record<string, unknown>): Promise<Job> {
+    async submit(
+      op: OpName,
+      image: Buffer,
+      rawOptions: unknown = {},
+      stored?: Record<string, unknown>,
+      webhookUrl?: string,
+    ): Promise<Job> {
       const job = newQueuedJob(
         {
           id: newJobId(),
           op,
           options: (stored as OpOptions | undefined) ?? parseOptions(op, rawOptions),
           input: { width: 0, height: 0, format: "png", bytes: image.length },
+          ...(webhookUrl && { webhook: pendingWebhook(webhookUrl) }),
         },
         new Date(),
       );
@@ -95,3 +113,8 @@ export async function createHarness(options: { slowUpscale?: boolean } = {}) {
 }
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;
+
+/** A webhook as the API stores it at submission: pending, not due until the job ends. */
+export function pendingWebhook(url: string): WebhookState {
+  return { url, state: "pending", attempts: [], nextAttemptAt: null };
+}

@@ -31,6 +31,8 @@ RUN apt-get update \
   && groupadd --gid 10001 imagen \
   && useradd --uid 10001 --gid imagen --no-create-home --shell /usr/sbin/nologin imagen
 ENV NODE_ENV=production
+# Every interface: without API keys the code would default to 127.0.0.1, out of reach of the port mapping.
+ENV HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app ./
 # The model catalogue (GET /v1/ops, option checks); the API runs no model.

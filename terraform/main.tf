@@ -24,6 +24,7 @@ resource "google_project_service" "apis" {
     "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
+    "secretmanager.googleapis.com",
     "storage.googleapis.com",
   ])
   service            = each.value
@@ -136,6 +137,18 @@ resource "google_cloud_run_v2_service" "api" {
       max_instance_count = var.api_max_instances
     }
 
+    # The API keys file (terraform/api-keys.tf); Cloud Run reads the latest version at each start.
+    volumes {
+      name = "api-keys"
+      secret {
+        secret = google_secret_manager_secret.api_keys.secret_id
+        items {
+          version = "latest"
+          path    = "api-keys"
+        }
+      }
+    }
+
     containers {
       image   = local.api_image
       command = ["node", "apps/api/dist/main.js"]
@@ -152,8 +165,15 @@ resource "google_cloud_run_v2_service" "api" {
         }
       }
 
+      volume_mounts {
+        name       = "api-keys"
+        mount_path = "/secrets/imagen"
+      }
+
       dynamic "env" {
         for_each = {
+          HOST                        = "0.0.0.0"
+          IMAGEN_API_KEYS_FILE        = "/secrets/imagen/api-keys"
           IMAGEN_BACKEND              = "gcp"
           GCP_PROJECT_ID              = var.project_id
           GCS_BUCKET                  = local.blobs_bucket
@@ -200,7 +220,8 @@ resource "google_cloud_run_v2_service" "api" {
     ignore_changes = [template[0].containers[0].image, client, client_version]
   }
 
-  depends_on = [google_project_service.apis]
+  # The service account must be able to read the keys before a revision can start.
+  depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.api_keys_accessor]
 }
 
 resource "google_cloud_run_v2_service_iam_member" "public" {

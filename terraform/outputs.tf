@@ -3,6 +3,11 @@ output "api_url" {
   value       = google_cloud_run_v2_service.api.uri
 }
 
+output "api_keys_secret" {
+  description = "Secret Manager secret of the API keys file: gcloud secrets versions add <id> --data-file=<keys file>."
+  value       = google_secret_manager_secret.api_keys.secret_id
+}
+
 output "registry" {
   description = "Artifact Registry path; images are <registry>/api and <registry>/worker."
   value       = local.registry

@@ -7,14 +7,21 @@ import type { ModelRegistry } from "@imagen/imaging/catalogue";
 import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
+import { registerApiKeyAuth } from "./api-keys.js";
+import { defaultEdgeConfig, type EdgeConfig, type ServerTimeouts } from "./config.js";
 import { registerErrorHandler } from "./error-handler.js";
-import type { LocalRun } from "./local-run.js";
 import { createApiMetrics, registerHttpMetrics } from "./http-metrics.js";
+import { registerGuardedJsonParser } from "./json-body.js";
+import type { LocalRun } from "./local-run.js";
+import { registerMetricsRoute } from "./metrics-app.js";
+import { overloadReasons, registerOverloadShedding } from "./overload.js";
+import { registerRateLimit } from "./rate-limit.js";
 import { healthRoutes } from "./routes/health.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { opsRoutes } from "./routes/ops.js";
 import { uploadRoutes } from "./routes/uploads.js";
 import { webRoutes } from "./routes/web.js";
+import { registerSecurityHeaders } from "./security-headers.js";
 
 export interface AppDeps {
   jobs: JobStore;
@@ -33,7 +40,8 @@ export interface AppDeps {
   readiness: () => Promise<string[]>;
 }
 
-export interface AppOptions {
+/** `ApiConfig` fits; the edge settings not given take their defaults (`defaultEdgeConfig`). */
+export interface AppOptions extends Partial<EdgeConfig> {
   limits: ImageLimits;
   resultUrlTtlS: number;
   uploadUrlTtlS: number;
@@ -47,8 +55,27 @@ const ErrorSchema = Type.Object(
   { $id: "Error" },
 );
 
+// Route patterns by what guards them; the rest (the page, /docs, /openapi.json) is open.
+const needsApiKey = (url: string | undefined) => url?.startsWith("/v1/") === true || url === "/metrics";
+const isRateLimited = (url: string | undefined) => url?.startsWith("/v1/") === true;
+const isSheddable = (url: string | undefined) => url !== "/healthz" && url !== "/readyz" && url !== "/metrics";
+
+/** Node's server timeouts; Node checks them once per `connectionsCheckingInterval`. */
+function serverTimeoutOptions(timeouts: ServerTimeouts) {
+  return {
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: timeouts.requestTimeoutMs,
+      headersTimeout: timeouts.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersTimeoutMs),
+    },
+  };
+}
+
 /** The HTTP API, ready for `inject()` or `listen()`; it does not listen itself. */
 export async function buildApp(deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
+  const edge: EdgeConfig = { ...defaultEdgeConfig(), ...options };
   // pino's Logger is a FastifyBaseLogger; naming the base type keeps FastifyInstance at its defaults.
   const logger: FastifyBaseLogger = deps.log;
   const app = Fastify({
@@ -57,7 +84,14 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     genReqId: () => randomUUID(),
     // The upload limit is enforced by multipart; this only bounds the non-file parts of a request.
     bodyLimit: 1024 * 1024,
+    ...serverTimeoutOptions(edge.timeouts),
   });
+  if (edge.apiKeys.length === 0) {
+    deps.log.warn(
+      { variables: ["IMAGEN_API_KEYS", "IMAGEN_API_KEYS_FILE"] },
+      "no api keys configured: every /v1 route is open",
+    );
+  }
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
@@ -65,6 +99,13 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   app.addSchema(ErrorSchema);
   const metrics = createApiMetrics(deps.metricsRegistry);
   registerHttpMetrics(app, metrics);
+  registerGuardedJsonParser(app);
+
+  // In hook order: headers first (so every refusal carries them), then shedding, key, rate limit.
+  await registerSecurityHeaders(app, { corsOrigins: edge.corsOrigins });
+  await registerOverloadShedding(app, edge.overload, isSheddable);
+  registerApiKeyAuth(app, { keys: edge.apiKeys, isProtected: needsApiKey });
+  await registerRateLimit(app, { perMin: edge.rateLimitPerMin, isLimited: isRateLimited });
 
   await app.register(multipart, {
     limits: { fileSize: options.limits.maxUploadBytes, files: 1, fields: 4, fieldSize: 64 * 1024, parts: 5 },
@@ -86,14 +127,19 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     limits: options.limits,
     jobsCreated: metrics.jobsCreated,
     resultUrlTtlS: options.resultUrlTtlS,
+    quotas: edge.quotas,
+    webhooks: edge.webhooks,
   });
   await app.register(uploadRoutes, { blobs: deps.blobs, limits: options.limits, uploadUrlTtlS: options.uploadUrlTtlS });
   await app.register(opsRoutes, { models: deps.models, localRun: deps.localRun });
-  await app.register(healthRoutes, { problems: deps.readiness });
+  await app.register(healthRoutes, {
+    problems: async () => [
+      ...(await deps.readiness()),
+      ...overloadReasons(app.memoryUsage(), edge.overload).map((reason) => `overloaded: ${reason}`),
+    ],
+  });
   await app.register(webRoutes);
-  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
-    reply.type(deps.metricsRegistry.contentType).send(await deps.metricsRegistry.metrics()),
-  );
+  if (edge.metricsPort === undefined) registerMetricsRoute(app, deps.metricsRegistry);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -20,10 +20,12 @@ function codeForFastifyStatus(status: number): string {
 
 /**
  * The one error handler: every error leaves as `{ error: { code, message }, requestId }`, and a 5xx
- * never carries its internal message (it goes to the log instead).
+ * never carries its internal message (it goes to the log instead). An error's `retryAfterS` becomes
+ * `Retry-After`.
  */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (isAppError(err) && err.retryAfterS !== undefined) reply.header("retry-after", String(err.retryAfterS));
     if (isAppError(err) && err.expose) {
       const details = err.details === undefined ? {} : { details: err.details };
       return send(reply, request, err.httpStatus, { code: err.code, message: err.message, ...details });

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { buildApp } from "./app.js";
 import { loadApiConfig } from "./config.js";
 import { startEmbeddedWorker } from "./embedded-worker.js";
+import { buildMetricsApp } from "./metrics-app.js";
 
 // The child's own drain (WORKER_DRAIN_TIMEOUT_MS, 30 s by default) plus closing its pool and backend.
 const EMBEDDED_WORKER_STOP_MS = 60_000;
@@ -33,14 +34,24 @@ const app = await buildApp(
   },
   config,
 );
+const metricsApp = config.metricsPort === undefined ? null : await buildMetricsApp({ registry: metricsRegistry, log });
 
 onShutdownSignal(log, async () => {
   const forceClose = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);
-  await Promise.all([app.close(), worker?.stop(EMBEDDED_WORKER_STOP_MS)]);
+  await Promise.all([app.close(), metricsApp?.close(), worker?.stop(EMBEDDED_WORKER_STOP_MS)]);
   clearTimeout(forceClose);
   await backend.close();
   log.info("stopped");
 });
 
 await app.listen({ host: config.host, port: config.port });
-log.info({ backend: config.backend.kind, embeddedWorker: Boolean(worker) }, "api started");
+if (metricsApp) await metricsApp.listen({ host: config.host, port: config.metricsPort });
+log.info(
+  {
+    backend: config.backend.kind,
+    embeddedWorker: Boolean(worker),
+    apiKeys: config.apiKeys.length,
+    metricsPort: config.metricsPort ?? config.port,
+  },
+  "api started",
+);

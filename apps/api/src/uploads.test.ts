@@ -35,7 +35,8 @@ describe("two-phase upload", () => {
 
   it("takes the bytes at the URL it gives, then makes a job from the upload id", async () => {
     const t = await ticket();
-    expect(t).toMatchObject({ method: "PUT", url: `/v1/uploads/${t.id}`, maxBytes: 50_000 });
+    expect(t).toMatchObject({ method: "PUT", maxBytes: 50_000 });
+    expect(t.url).toMatch(new RegExp(`^/v1/uploads/${t.id}\\?token=[A-Za-z0-9_-]{43}$`));
     const image = await patternImage({ width: 64, height: 48 });
     expect((await put(t, image)).statusCode).toBe(200);
 
@@ -82,6 +83,27 @@ describe("two-phase upload", () => {
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json()).toMatchObject({ error: { code: "VALIDATION_FAILED" } });
     const badOp = await createJob({ op: "zoom", input: { uploadId: (await ticket()).id } });
-    expect(badOp.statusCode).toBe(404);
+    expect(badOp.statusCode).toBe(400);
+    expect(badOp.json()).toMatchObject({ error: { code: "UNKNOWN_OP" } });
+  });
+
+  it.each([
+    ["no token", (t: UploadTicket) => `/v1/uploads/${t.id}`],
+    ["a wrong token", (t: UploadTicket) => `/v1/uploads/${t.id}?token=${"A".repeat(43)}`],
+    [
+      "another upload's token",
+      (t: UploadTicket, other: UploadTicket) => `/v1/uploads/${t.id}?${other.url.split("?")[1]}`,
+    ],
+    ["an id that was never created", (t: UploadTicket) => `/v1/uploads/0000000000000000000z?${t.url.split("?")[1]}`],
+  ])("refuses a PUT with %s with 404 UPLOAD_NOT_FOUND and stores nothing", async (_, url) => {
+    const t = await ticket();
+    const other = await ticket();
+    const image = await patternImage({ width: 16, height: 16 });
+    const res = await put({ ...t, url: url(t, other) }, image);
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ error: { code: "UPLOAD_NOT_FOUND" } });
+    expect(await h.blobs.head(`uploads/${t.id}`)).toBeNull();
+    const job = await createJob({ op: "upscale", input: { uploadId: t.id } });
+    expect(job.json()).toMatchObject({ error: { code: "UPLOAD_NOT_FOUND" } });
   });
 });

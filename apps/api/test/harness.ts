@@ -7,7 +7,7 @@ import { createModelRegistry, loadManifest } from "@imagen/imaging/catalogue";
 import { writeTestModels } from "@imagen/testing/stack";
 import type { FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
-import { buildApp } from "../src/app.js";
+import { buildApp, type AppOptions } from "../src/app.js";
 import type { LocalRun } from "../src/local-run.js";
 import { startProcess, stopProcess, WORKER_MAIN } from "./processes.js";
 
@@ -32,6 +32,8 @@ export async function createApiHarness(
     readiness?: () => Promise<string[]>;
     modelsAreLocal?: boolean;
     localRun?: LocalRun;
+    /** Edge settings (API keys, quotas, webhooks, ...) for `buildApp`; the rest take their defaults. */
+    edge?: Omit<Partial<AppOptions>, "limits">;
   } = {},
 ) {
   const dir = await mkdtemp(path.join(tmpdir(), "imagen-api-"));
@@ -39,20 +41,25 @@ export async function createApiHarness(
   const log = createLogger({ service: "api-test", level: "silent" });
   const dataDir = path.join(dir, "data");
   const backend = createLocalBackend({ dataDir, queue: QUEUE, log });
-  const metricsRegistry = new Registry();
   const limits = { ...LIMITS, ...options.limits };
-  const app: FastifyInstance = await buildApp(
-    {
-      ...backend,
-      models: createModelRegistry({ manifest: await loadManifest(models.manifestPath), modelDir: models.modelDir }),
-      // As with an embedded worker that runs every op, unless a test says the models are elsewhere.
-      localRun: (options.modelsAreLocal ?? true) ? (options.localRun ?? { opProblem: () => null }) : undefined,
-      log,
-      metricsRegistry,
-      readiness: options.readiness ?? (async () => []),
-    },
-    { limits, resultUrlTtlS: 60, uploadUrlTtlS: 60 },
-  );
+  const registry = createModelRegistry({
+    manifest: await loadManifest(models.manifestPath),
+    modelDir: models.modelDir,
+  });
+  const build = (parts: typeof backend) =>
+    buildApp(
+      {
+        ...parts,
+        models: registry,
+        // As with an embedded worker that runs every op, unless a test says the models are elsewhere.
+        localRun: (options.modelsAreLocal ?? true) ? (options.localRun ?? { opProblem: () => null }) : undefined,
+        log,
+        metricsRegistry: new Registry(),
+        readiness: options.readiness ?? (async () => []),
+      },
+      { resultUrlTtlS: 60, uploadUrlTtlS: 60, ...options.edge, limits },
+    );
+  const app: FastifyInstance = await build(backend);
   const stops: (() => Promise<void>)[] = [];
 
   return {
@@ -72,6 +79,16 @@ export async function createApiHarness(
         ...Object.fromEntries(Object.entries(QUEUE_ENV)),
       });
       stops.push(async () => void (await stopProcess(worker)));
+    },
+    /** A second API on the same data dir, as after a restart; closed with the harness. */
+    async reopenApp(): Promise<FastifyInstance> {
+      const again = createLocalBackend({ dataDir, queue: QUEUE, log });
+      const reopened = await build(again);
+      stops.push(async () => {
+        await reopened.close();
+        await again.close();
+      });
+      return reopened;
     },
     /** Input blobs on disk: an upload that was refused must leave none. */
     async storedInputs(): Promise<string[]> {

@@ -18,12 +18,18 @@ export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /**
  * Starts `node <main>` with `env` on top of a clean environment, in `cwd` (default: this process's);
- * its output is captured.
+ * its output is captured. The API's rate limit is off unless `env` sets it: tests poll jobs far
+ * faster than any client would (the limit itself is tested in app.test.ts).
  */
 export function startProcess(main: string, env: Record<string, string>, cwd?: string): Running {
   const child = spawn(process.execPath, [main], {
     cwd,
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "warn", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "warn",
+      RATE_LIMIT_PER_MIN: "0",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -2,36 +2,52 @@ import {
   AppError,
   canTransition,
   JOB_STATUSES,
-  NotFoundError,
+  jobPath,
+  JobViewSchema as JobView,
   OP_NAMES,
+  toJobView,
   type BlobStore,
   type Job,
   type JobStore,
 } from "@imagen/core";
 import { Type } from "@sinclair/typebox";
-import type { FastifyInstance } from "fastify";
-import { readUpload } from "../read-upload.js";
-import { JobFromUpload, readStagedUpload } from "../staged-upload.js";
-import { submitJob, type SubmitDeps } from "../submit-job.js";
-import { jobPath, JobView, toJobView } from "../job-view.js";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { checkWebhookUrl, type WebhookUrlOptions } from "@imagen/webhooks";
 import type { Counter } from "prom-client";
+import { readIdempotencyKey } from "../idempotency.js";
+import { getOwnedJob } from "../job-access.js";
+import { readUpload } from "../read-upload.js";
+import { JobFromUpload, parseJobFromUpload } from "../staged-upload.js";
+import { submitJob, type Submission, type SubmitDeps } from "../submit-job.js";
 
-export interface JobRoutesDeps extends SubmitDeps {
+export interface JobRoutesDeps extends Omit<SubmitDeps, "checkWebhookUrl"> {
   jobsCreated: Counter<"op">;
   resultUrlTtlS: number;
+  /** IMAGEN_WEBHOOK_ALLOW_HTTP and IMAGEN_WEBHOOK_ALLOW_PRIVATE. */
+  webhooks: Pick<WebhookUrlOptions, "allowHttp" | "allowPrivate">;
 }
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const ErrorResponse = Type.Ref("Error");
 
-async function getJob(jobs: JobStore, id: string): Promise<Job> {
-  const job = await jobs.get(id);
-  if (!job) throw new NotFoundError(`No job with id ${JSON.stringify(id)}`, { code: "JOB_NOT_FOUND" });
-  return job;
+/** The API key the request authenticated with; null when the API runs without keys. */
+function ownerOf(request: FastifyRequest): string | null {
+  return request.apiKey ?? null;
+}
+
+/** A multipart upload or the JSON naming a two-phase upload, as one submission. */
+async function readSubmission(request: FastifyRequest): Promise<Submission> {
+  if (!request.isMultipart() && request.headers["content-type"]?.startsWith("application/json")) {
+    const body = parseJobFromUpload(request.body);
+    return { op: body.op, options: body.options, webhook: body.webhook, input: { uploadId: body.input.uploadId } };
+  }
+  const upload = await readUpload(request);
+  return { op: upload.op, options: upload.options, webhook: upload.webhook, input: { file: upload.file } };
 }
 
 /** `/v1/jobs`: submit, read, list, cancel, and download results. */
 export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Promise<void> {
+  const checkWebhook = async (url: string) => void (await checkWebhookUrl(url, deps.webhooks));
   app.post(
     "/v1/jobs",
     {
@@ -53,27 +69,42 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
             "application/json": { schema: JobFromUpload },
           },
         },
+        headers: Type.Object({
+          "idempotency-key": Type.Optional(
+            Type.String({
+              description: "Repeat a submission safely: the same key and request within 24 h return the same job",
+            }),
+          ),
+        }),
         response: {
+          200: JobView,
           202: JobView,
           400: ErrorResponse,
+          409: ErrorResponse,
           413: ErrorResponse,
           415: ErrorResponse,
           422: ErrorResponse,
+          429: ErrorResponse,
           503: ErrorResponse,
         },
       },
-      // readUpload and readStagedUpload check the body; this schema only documents it.
+      // readUpload and parseJobFromUpload check the body; this schema only documents it.
       validatorCompiler: () => () => true,
     },
     async (request, reply) => {
-      const upload = request.isMultipart()
-        ? await readUpload(request)
-        : request.headers["content-type"]?.startsWith("application/json")
-          ? await readStagedUpload(request.body, deps.blobs, deps.limits.maxUploadBytes)
-          : await readUpload(request);
-      const job = await submitJob({ ...deps, log: request.log }, upload);
+      const caller = {
+        owner: ownerOf(request),
+        idempotencyKey: readIdempotencyKey(request.headers["idempotency-key"]),
+      };
+      const { job, replayed } = await submitJob(
+        { ...deps, checkWebhookUrl: checkWebhook, log: request.log },
+        await readSubmission(request),
+        caller,
+      );
+      reply.header("location", jobPath(job.id));
+      if (replayed) return reply.code(200).header("idempotent-replayed", "true").send(toJobView(job));
       deps.jobsCreated.inc({ op: job.op });
-      return reply.code(202).header("location", jobPath(job.id)).send(toJobView(job));
+      return reply.code(202).send(toJobView(job));
     },
   );
 
@@ -101,7 +132,8 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
         limit: number;
         cursor?: string;
       };
-      const page = await deps.jobs.list({ status, op }, { limit, cursor });
+      const owner = ownerOf(request);
+      const page = await deps.jobs.list({ status, op, ...(owner !== null && { owner }) }, { limit, cursor });
       return { jobs: page.jobs.map(toJobView), nextCursor: page.nextCursor };
     },
   );
@@ -109,7 +141,7 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
   app.get(
     "/v1/jobs/:id",
     { schema: { summary: "Read a job", params: IdParams, response: { 200: JobView, 404: ErrorResponse } } },
-    async (request) => toJobView(await getJob(deps.jobs, (request.params as { id: string }).id)),
+    async (request) => toJobView(await getOwnedJob(deps.jobs, (request.params as { id: string }).id, ownerOf(request))),
   );
 
   app.delete(
@@ -121,7 +153,7 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
         response: { 200: JobView, 404: ErrorResponse, 409: ErrorResponse },
       },
     },
-    async (request) => toJobView(await cancelJob(deps.jobs, (request.params as { id: string }).id)),
+    async (request) => toJobView(await cancelJob(deps.jobs, (request.params as { id: string }).id, ownerOf(request))),
   );
 
   app.get(
@@ -134,7 +166,7 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
       },
     },
     async (request, reply) => {
-      const job = await getJob(deps.jobs, (request.params as { id: string }).id);
+      const job = await getOwnedJob(deps.jobs, (request.params as { id: string }).id, ownerOf(request));
       const output = finishedOutput(job);
       const signed = await deps.blobs.url(output.key, { expiresInS: deps.resultUrlTtlS });
       if (signed) return reply.redirect(signed, 302);
@@ -148,11 +180,14 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
   );
 }
 
-async function cancelJob(jobs: JobStore, id: string): Promise<Job> {
-  const job = await getJob(jobs, id);
+/** Cancels the job; its webhook, if any, becomes due at once, as when a worker ends a job. */
+async function cancelJob(jobs: JobStore, id: string, owner: string | null): Promise<Job> {
+  const job = await getOwnedJob(jobs, id, owner);
+  const finishedAt = new Date().toISOString();
   const result = await jobs.update(id, ["queued", "running"], {
     status: "canceled",
-    finishedAt: new Date().toISOString(),
+    finishedAt,
+    ...(job.webhook && { webhook: { ...job.webhook, nextAttemptAt: finishedAt } }),
   });
   if (result.ok) return result.job;
   const current = result.reason === "conflict" ? result.current : job;

@@ -1,7 +1,7 @@
-import { AppError, isJobId, newJobId, NotFoundError, type BlobStore, type ImageLimits } from "@imagen/core";
+import { AppError, newJobId, type BlobStore, type ImageLimits } from "@imagen/core";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
-import { UPLOAD_CONTENT_TYPES, uploadKey } from "../staged-upload.js";
+import { assertUploadToken, createUploadRecord, UPLOAD_CONTENT_TYPES, uploadKey } from "../staged-upload.js";
 
 export interface UploadRoutesDeps {
   blobs: BlobStore;
@@ -43,18 +43,25 @@ export async function uploadRoutes(app: FastifyInstance, deps: UploadRoutesDeps)
       const { contentType } = request.body as { contentType: string };
       const id = newJobId();
       const maxBytes = deps.limits.maxUploadBytes;
+      const expiresAt = new Date(Date.now() + deps.uploadUrlTtlS * 1000);
       const signed = await deps.blobs.uploadUrl(uploadKey(id), {
         contentType,
         maxBytes,
         expiresInS: deps.uploadUrlTtlS,
       });
+      // Without a signed storage URL, the token in our own PUT URL plays its part.
+      const token = await createUploadRecord(deps.blobs, id, {
+        owner: request.apiKey ?? null,
+        expiresAt,
+        withToken: signed === null,
+      });
       return reply.code(201).send({
         id,
         method: "PUT",
-        url: signed?.url ?? `/v1/uploads/${id}`,
+        url: signed?.url ?? `/v1/uploads/${id}?token=${token}`,
         headers: signed?.headers ?? { "content-type": contentType },
         maxBytes,
-        expiresAt: new Date(Date.now() + deps.uploadUrlTtlS * 1000).toISOString(),
+        expiresAt: expiresAt.toISOString(),
       });
     },
   );
@@ -69,9 +76,13 @@ export async function uploadRoutes(app: FastifyInstance, deps: UploadRoutesDeps)
     "/v1/uploads/:id",
     {
       bodyLimit: deps.limits.maxUploadBytes,
+      // The token in the URL authorizes the PUT, as a signed storage URL does; clients send no key to either.
+      config: { apiKeyRequired: false },
       schema: {
         summary: "Upload the bytes of a two-phase upload (when POST /v1/uploads pointed here)",
+        description: "The URL POST /v1/uploads returned, with its token, authorizes the PUT, as a signed URL would.",
         params: Type.Object({ id: Type.String() }),
+        querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 128 })) }),
         response: {
           200: Type.Object({ id: Type.String(), bytes: Type.Integer() }),
           404: ErrorResponse,
@@ -82,8 +93,7 @@ export async function uploadRoutes(app: FastifyInstance, deps: UploadRoutesDeps)
     },
     async (request, reply) => {
       const { id } = request.params as { id: string };
-      if (!isJobId(id))
-        throw new NotFoundError(`No upload with id ${JSON.stringify(id)}`, { code: "UPLOAD_NOT_FOUND" });
+      await assertUploadToken(deps.blobs, id, (request.query as { token?: string }).token, new Date());
       if (!Buffer.isBuffer(request.body)) {
         throw new AppError(
           "UNSUPPORTED_MEDIA_TYPE",

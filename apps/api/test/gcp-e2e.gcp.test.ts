@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { probeImage } from "@imagen/imaging/catalogue";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels } from "@imagen/testing/stack";
+import { startWebhookReceiver, verifyReceivedWebhook } from "@imagen/webhooks/testing";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { jobClient, type JobBody } from "./job-client.js";
 import {
@@ -164,6 +165,49 @@ describe("IMAGEN_BACKEND=gcp, API and worker processes on the emulators", () => 
     const done = await client.waitFor(jobId, (j) => j.status === "succeeded", 120_000);
     expect(done).toMatchObject({ error: null, output: { width: 2048, height: 2048 } });
     expect(done.attempts).toBeGreaterThanOrEqual(2);
+  });
+
+  it("with API keys: jobs are per key, an Idempotency-Key replays, the webhook arrives signed", async () => {
+    const secret = `whsec_${Buffer.from(randomUUID()).toString("base64")}`;
+    Object.assign(env, {
+      IMAGEN_API_KEYS: "alice:alice-secret,bob:bob-secret",
+      IMAGEN_WEBHOOK_SECRET: secret,
+      IMAGEN_WEBHOOK_ALLOW_HTTP: "true",
+      IMAGEN_WEBHOOK_ALLOW_PRIVATE: "true",
+    });
+    const receiver = await startWebhookReceiver();
+    try {
+      await start();
+      const alice = { authorization: "Bearer alice-secret" };
+      const submit = async (headers: Record<string, string>) => {
+        const form = new FormData();
+        form.set("op", "upscale");
+        form.set("webhook", receiver.url);
+        form.set("file", new Blob([await patternImage({ width: 40, height: 30 })]), "a.png");
+        return fetch(`${base}/v1/jobs`, { method: "POST", body: form, headers });
+      };
+      expect((await submit({})).status).toBe(401);
+      const first = await submit({ ...alice, "idempotency-key": "order-1" });
+      expect(first.status).toBe(202);
+      const job = (await first.json()) as JobBody;
+      const replay = await submit({ ...alice, "idempotency-key": "order-1" });
+      expect(replay.status).toBe(200);
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect(((await replay.json()) as JobBody).id).toBe(job.id);
+      const bob = await fetch(`${base}/v1/jobs/${job.id}`, { headers: { authorization: "Bearer bob-secret" } });
+      expect(bob.status).toBe(404);
+
+      await jobClient(base, alice).waitFor(job.id, (j) => j.status === "succeeded");
+      await expect.poll(() => receiver.received.length, { timeout: 30_000 }).toBe(1);
+      const event = verifyReceivedWebhook(secret, receiver.received[0]!) as { type: string; data: JobBody };
+      expect(event).toMatchObject({ type: "job.finished", data: { id: job.id, status: "succeeded" } });
+      // The try is recorded once the receiver has answered.
+      await expect
+        .poll(() => jobClient(base, alice).job(job.id), { timeout: 10_000 })
+        .toMatchObject({ webhook: { state: "delivered", attempts: [{ status: 204 }] } });
+    } finally {
+      await receiver.close();
+    }
   });
 
   it("dead-letters a job whose attempts run out and marks it failed", async () => {

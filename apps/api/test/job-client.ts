@@ -10,10 +10,10 @@ export interface JobBody {
   error: { code: string; message: string } | null;
 }
 
-/** The HTTP calls a client makes against a running API at `base`, over real loopback HTTP. */
-export function jobClient(base: string) {
+/** The HTTP calls a client makes against a running API at `base`, over real loopback HTTP, with `headers` (a key). */
+export function jobClient(base: string, headers: Record<string, string> = {}) {
   async function job(id: string): Promise<JobBody> {
-    return (await (await fetch(`${base}/v1/jobs/${id}`)).json()) as JobBody;
+    return (await (await fetch(`${base}/v1/jobs/${id}`, { headers })).json()) as JobBody;
   }
   return {
     job,
@@ -23,7 +23,7 @@ export function jobClient(base: string) {
       form.set("op", op);
       form.set("file", new Blob([file]), "photo.png");
       if (options) form.set("options", JSON.stringify(options));
-      const res = await fetch(`${base}/v1/jobs`, { method: "POST", body: form });
+      const res = await fetch(`${base}/v1/jobs`, { method: "POST", body: form, headers });
       expect(res.status).toBe(202);
       return (await res.json()) as JobBody;
     },

@@ -7,7 +7,7 @@ const DEEP_IMPORTS = {
   message: "Import a package through its exports map.",
 };
 const APPS = {
-  group: ["@imagen/api", "@imagen/api/*", "@imagen/worker", "@imagen/worker/*"],
+  group: ["@imagen/api", "@imagen/api/*", "@imagen/worker", "@imagen/worker/*", "@imagen/cli", "@imagen/cli/*"],
   message: "Packages never import apps.",
 };
 const ONLY_IMAGING_RUNS_MODELS = ["sharp", "onnxruntime-node"].map((name) => ({
@@ -86,7 +86,27 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": restrict({
         paths: ONLY_IMAGING_RUNS_MODELS,
-        patterns: [{ group: ["@imagen/api", "@imagen/api/*"], message: "Apps do not import each other." }],
+        patterns: [
+          {
+            group: ["@imagen/api", "@imagen/api/*", "@imagen/cli", "@imagen/cli/*"],
+            message: "Apps do not import each other.",
+          },
+        ],
+      }),
+    },
+  },
+  {
+    // The CLI runs the same pipelines as the worker, in its own process; it imports neither app.
+    files: ["apps/cli/**"],
+    rules: {
+      "no-restricted-imports": restrict({
+        paths: ONLY_IMAGING_RUNS_MODELS,
+        patterns: [
+          {
+            group: ["@imagen/api", "@imagen/api/*", "@imagen/worker", "@imagen/worker/*"],
+            message: "Apps do not import each other.",
+          },
+        ],
       }),
     },
   },

@@ -103,25 +103,6 @@ describe("service routes", () => {
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ error: { code: "NOT_FOUND" } });
   });
-
-  it("serves the web page", async () => {
-    h = await createApiHarness();
-    const res = await h.app.inject({ method: "GET", url: "/" });
-    expect(res.statusCode).toBe(200);
-    expect(res.headers["content-type"]).toContain("text/html");
-    expect(res.body).toContain('fetch("/v1/jobs"');
-  });
-
-  it("serves the web page with an API-key field, kept in localStorage and sent as a Bearer header", async () => {
-    h = await createApiHarness();
-    const { body } = await h.app.inject({ method: "GET", url: "/" });
-    expect(body).toMatch(/<input id="api-key" type="password"/);
-    expect(body).toContain("localStorage.setItem(KEY_ITEM, key)");
-    expect(body).toContain("authorization: `Bearer ${key}`");
-    const fetches = body.match(/fetch\([^)]*\)/g) ?? [];
-    expect(fetches.length).toBeGreaterThanOrEqual(4);
-    for (const call of fetches) expect(call).toContain("headers: authHeaders(");
-  });
 });
 
 /** `buildApp` on a local backend in a temp dir with the edge settings given (the harness takes none). */
@@ -346,6 +327,15 @@ describe("CORS", () => {
     expect(allowed.statusCode).toBe(204);
     expect(allowed.headers["access-control-allow-origin"]).toBe("https://app.example.com");
     expect(String(allowed.headers["access-control-allow-headers"])).toContain("authorization");
+    const answer = await e.app.inject({
+      method: "GET",
+      url: "/v1/ops",
+      headers: { origin: "https://app.example.com", ...bearer("alice-secret") },
+    });
+    // A page on another origin reads what the API tells in headers: where the job is, what it applied.
+    expect(String(answer.headers["access-control-expose-headers"]).split(/, */)).toEqual(
+      expect.arrayContaining(["location", "retry-after", "idempotent-replayed", "preference-applied"]),
+    );
     const refused = await e.app.inject({
       method: "GET",
       url: "/v1/ops",

@@ -1,27 +1,30 @@
 import { randomUUID } from "node:crypto";
 import multipart from "@fastify/multipart";
-import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
 import type { BlobStore, ImageLimits, JobQueue, JobStore, Logger } from "@imagen/core";
 import type { ModelRegistry } from "@imagen/imaging/catalogue";
-import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { registerApiKeyAuth } from "./api-keys.js";
+import { registerApiSchemas } from "./api-schemas.js";
 import { defaultEdgeConfig, type EdgeConfig, type ServerTimeouts } from "./config.js";
 import { registerErrorHandler } from "./error-handler.js";
 import { createApiMetrics, registerHttpMetrics } from "./http-metrics.js";
+import { createJobWatcher } from "./job-watch.js";
 import { registerGuardedJsonParser } from "./json-body.js";
 import type { LocalRun } from "./local-run.js";
 import { registerMetricsRoute } from "./metrics-app.js";
+import { methodNotAllowed } from "./method-not-allowed.js";
+import { registerOpenApi } from "./openapi.js";
 import { overloadReasons, registerOverloadShedding } from "./overload.js";
 import { registerRateLimit } from "./rate-limit.js";
 import { healthRoutes } from "./routes/health.js";
+import { jobEventRoutes } from "./routes/job-events.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { opsRoutes } from "./routes/ops.js";
 import { uploadRoutes } from "./routes/uploads.js";
 import { webRoutes } from "./routes/web.js";
 import { registerSecurityHeaders } from "./security-headers.js";
+import { createWatchSlots, type WatchLimits } from "./watch-slots.js";
 
 export interface AppDeps {
   jobs: JobStore;
@@ -40,20 +43,33 @@ export interface AppDeps {
   readiness: () => Promise<string[]>;
 }
 
+/** How the API follows jobs for event streams and `Prefer: wait`, and how many it follows at once. */
+export interface JobWatchOptions extends WatchLimits {
+  pollIntervalMs: number;
+  /** Between comment lines on a quiet event stream. */
+  heartbeatMs: number;
+}
+
+export const DEFAULT_JOB_WATCH: JobWatchOptions = {
+  // Workers write progress every WORKER_PROGRESS_INTERVAL_MS (500 ms by default): polling twice as
+  // often sees each write; on Firestore it is 4 document reads a second per open watch.
+  pollIntervalMs: 250,
+  // Well under the idle timeouts (30-60 s) of common proxies and load balancers.
+  heartbeatMs: 15_000,
+  // A web page or CLI watches a few jobs at once; 100 per key leaves room for batches while one
+  // client cannot take an instance's 1000, which bound its store reads (4000 a second at most).
+  maxOpenPerKey: 100,
+  maxOpen: 1000,
+};
+
 /** `ApiConfig` fits; the edge settings not given take their defaults (`defaultEdgeConfig`). */
 export interface AppOptions extends Partial<EdgeConfig> {
   limits: ImageLimits;
   resultUrlTtlS: number;
   uploadUrlTtlS: number;
+  /** Defaults: `DEFAULT_JOB_WATCH`. */
+  jobWatch?: Partial<JobWatchOptions>;
 }
-
-const ErrorSchema = Type.Object(
-  {
-    error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
-    requestId: Type.String(),
-  },
-  { $id: "Error" },
-);
 
 // Route patterns by what guards them; the rest (the page, /docs, /openapi.json) is open.
 const needsApiKey = (url: string | undefined) => url?.startsWith("/v1/") === true || url === "/metrics";
@@ -84,6 +100,10 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     genReqId: () => randomUUID(),
     // The upload limit is enforced by multipart; this only bounds the non-file parts of a request.
     bodyLimit: 1024 * 1024,
+    // Longer than any id the schemas accept, so that an over-long one is their 400, not a bare 414.
+    routerOptions: { maxParamLength: 2048 },
+    // A body property no schema names is refused (400), not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
     ...serverTimeoutOptions(edge.timeouts),
   });
   if (edge.apiKeys.length === 0) {
@@ -96,7 +116,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     reply.header("x-request-id", request.id);
   });
   registerErrorHandler(app);
-  app.addSchema(ErrorSchema);
+  registerApiSchemas(app, deps.models);
   const metrics = createApiMetrics(deps.metricsRegistry);
   registerHttpMetrics(app, metrics);
   registerGuardedJsonParser(app);
@@ -110,25 +130,41 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   await app.register(multipart, {
     limits: { fileSize: options.limits.maxUploadBytes, files: 1, fields: 4, fieldSize: 64 * 1024, parts: 5 },
   });
-  await app.register(swagger, {
-    openapi: {
-      openapi: "3.0.3",
-      info: {
-        title: "Imagen API",
-        version: "1.0.0",
-        description: "Submit an image and an operation; get the processed image back.",
-      },
-    },
+  await registerOpenApi(app, {
+    keysOn: edge.apiKeys.length > 0,
+    rateLimitOn: edge.rateLimitPerMin > 0,
+    needsApiKey,
+    isRateLimited,
+    isSheddable,
   });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
 
+  const wrongMethods = methodNotAllowed(
+    app,
+    (url) => url.startsWith("/v1/") || url === "/healthz" || url === "/readyz",
+  );
+  wrongMethods.collect();
+  const jobWatch = { ...DEFAULT_JOB_WATCH, ...options.jobWatch };
+  const watcher = createJobWatcher(deps.jobs, jobWatch);
+  const slots = createWatchSlots(jobWatch);
+  // Open streams and waits end first, so that closing does not wait on them.
+  app.addHook("preClose", () => watcher.close());
   await app.register(jobRoutes, {
     ...deps,
     limits: options.limits,
     jobsCreated: metrics.jobsCreated,
+    watchesOpen: metrics.watchesOpen,
     resultUrlTtlS: options.resultUrlTtlS,
     quotas: edge.quotas,
     webhooks: edge.webhooks,
+    watcher,
+    slots,
+  });
+  await app.register(jobEventRoutes, {
+    jobs: deps.jobs,
+    watcher,
+    slots,
+    heartbeatMs: jobWatch.heartbeatMs,
+    watchesOpen: metrics.watchesOpen,
   });
   await app.register(uploadRoutes, { blobs: deps.blobs, limits: options.limits, uploadUrlTtlS: options.uploadUrlTtlS });
   await app.register(opsRoutes, { models: deps.models, localRun: deps.localRun });
@@ -140,6 +176,6 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   });
   await app.register(webRoutes);
   if (edge.metricsPort === undefined) registerMetricsRoute(app, deps.metricsRegistry);
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  wrongMethods.register();
   return app;
 }

@@ -1,7 +1,15 @@
 import type { FastifyInstance } from "fastify";
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export function createApiMetrics(registry: Registry) {
+  const watchesOpen = new Gauge({
+    name: "api_job_watches_open",
+    help: "Open job watches (each polls the job store), by kind: events (SSE streams) or wait (Prefer: wait)",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  // Both series from the start, so that a dashboard shows 0 rather than nothing.
+  for (const kind of ["events", "wait"]) watchesOpen.set({ kind }, 0);
   return {
     jobsCreated: new Counter({
       name: "api_jobs_created_total",
@@ -16,6 +24,7 @@ export function createApiMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    watchesOpen,
   };
 }
 

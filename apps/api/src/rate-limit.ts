@@ -2,8 +2,8 @@ import rateLimit, { normalizeIP } from "@fastify/rate-limit";
 import { AppError } from "@imagen/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 
-/** The bucket a request counts against: its API key, or its client address when keys are off. */
-function rateLimitKey(request: FastifyRequest): string {
+/** The bucket a request counts against (rate limit, open watches): its API key, or its client address when keys are off. */
+export function clientBucket(request: FastifyRequest): string {
   return request.apiKey === null ? `ip:${normalizeIP(request.ip)}` : `key:${request.apiKey}`;
 }
 
@@ -20,7 +20,7 @@ export async function registerRateLimit(
   await app.register(rateLimit, {
     max: options.perMin,
     timeWindow: 60_000,
-    keyGenerator: rateLimitKey,
+    keyGenerator: clientBucket,
     allowList: (request) => !options.isLimited(request.routeOptions.url),
     errorResponseBuilder: (_request, context) =>
       new AppError("RATE_LIMITED", `Expected at most ${context.max} requests a minute; retry in ${context.after}`, {

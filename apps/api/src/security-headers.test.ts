@@ -32,11 +32,10 @@ describe("security headers", () => {
     }
   });
 
-  it("lets the web page run: its inline script is allowed by hash, its previews by blob:", async () => {
+  it("lets the web page run: any inline script is allowed by hash, its previews by blob:", async () => {
     const page = await h.app.inject({ method: "GET", url: "/" });
     const csp = String(page.headers["content-security-policy"]);
     const inline = scripts(page.body).filter(([, attributes]) => !/src=/.test(attributes ?? ""));
-    expect(inline.length).toBeGreaterThan(0);
     for (const [, , text] of inline) {
       expect(csp).toContain(
         `'sha256-${createHash("sha256")

@@ -32,7 +32,14 @@ export async function registerSecurityHeaders(
     await app.register(cors, {
       origin: [...options.corsOrigins],
       methods: ["GET", "HEAD", "POST", "PUT", "DELETE"],
-      exposedHeaders: ["location", "retry-after", "x-request-id", "idempotent-replayed", "www-authenticate"],
+      exposedHeaders: [
+        "location",
+        "retry-after",
+        "x-request-id",
+        "idempotent-replayed",
+        "preference-applied",
+        "www-authenticate",
+      ],
       maxAge: 600,
     });
   }

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createLocalBackend } from "@imagen/backend-local";
-import { createLogger, OP_NAMES, type ImageLimits } from "@imagen/core";
+import { createLogger, OP_NAMES, type BlobStore, type ImageLimits } from "@imagen/core";
 import { createModelRegistry, loadManifest } from "@imagen/imaging/catalogue";
 import { writeTestModels } from "@imagen/testing/stack";
 import type { FastifyInstance } from "fastify";
@@ -34,6 +34,8 @@ export async function createApiHarness(
     localRun?: LocalRun;
     /** Edge settings (API keys, quotas, webhooks, ...) for `buildApp`; the rest take their defaults. */
     edge?: Omit<Partial<AppOptions>, "limits">;
+    /** The API's view of the local blob store, e.g. one that signs result URLs as GCS does. */
+    blobs?: (local: BlobStore) => BlobStore;
   } = {},
 ) {
   const dir = await mkdtemp(path.join(tmpdir(), "imagen-api-"));
@@ -50,6 +52,7 @@ export async function createApiHarness(
     buildApp(
       {
         ...parts,
+        blobs: options.blobs ? options.blobs(parts.blobs) : parts.blobs,
         models: registry,
         // As with an embedded worker that runs every op, unless a test says the models are elsewhere.
         localRun: (options.modelsAreLocal ?? true) ? (options.localRun ?? { opProblem: () => null }) : undefined,
@@ -67,6 +70,11 @@ export async function createApiHarness(
     ...backend,
     dataDir,
     modelDir: models.modelDir,
+    /** Listens on a free loopback port (for streams, which `inject()` cannot read as they arrive); the base URL. */
+    async listen(): Promise<string> {
+      await app.listen({ host: "127.0.0.1", port: 0 });
+      return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    },
     /** Starts the worker's build as its own process on the same data dir, as `npm start` does. */
     async startWorker(): Promise<void> {
       const worker = startProcess(WORKER_MAIN, {

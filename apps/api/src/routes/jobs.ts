@@ -1,9 +1,9 @@
 import {
   AppError,
   canTransition,
+  isFinished,
   JOB_STATUSES,
   jobPath,
-  JobViewSchema as JobView,
   OP_NAMES,
   toJobView,
   type BlobStore,
@@ -11,24 +11,33 @@ import {
   type JobStore,
 } from "@imagen/core";
 import { Type } from "@sinclair/typebox";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { checkWebhookUrl, type WebhookUrlOptions } from "@imagen/webhooks";
-import type { Counter } from "prom-client";
+import type { Counter, Gauge } from "prom-client";
+import { errorResponse, imageContent, response } from "../api-schemas.js";
 import { readIdempotencyKey } from "../idempotency.js";
 import { getOwnedJob } from "../job-access.js";
+import type { JobWatcher } from "../job-watch.js";
+import { readPreferWait, waitAsPreferred } from "../prefer-wait.js";
+import { clientBucket } from "../rate-limit.js";
 import { readUpload } from "../read-upload.js";
-import { JobFromUpload, parseJobFromUpload } from "../staged-upload.js";
+import { parseJobFromUpload } from "../staged-upload.js";
 import { submitJob, type Submission, type SubmitDeps } from "../submit-job.js";
+import { SUBMIT_SCHEMA } from "./submit-schema.js";
+import type { WatchSlots } from "../watch-slots.js";
 
 export interface JobRoutesDeps extends Omit<SubmitDeps, "checkWebhookUrl"> {
   jobsCreated: Counter<"op">;
+  watchesOpen: Gauge<"kind">;
   resultUrlTtlS: number;
   /** IMAGEN_WEBHOOK_ALLOW_HTTP and IMAGEN_WEBHOOK_ALLOW_PRIVATE. */
   webhooks: Pick<WebhookUrlOptions, "allowHttp" | "allowPrivate">;
+  watcher: JobWatcher;
+  slots: WatchSlots;
 }
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const ErrorResponse = Type.Ref("Error");
+const RESULT_TYPES = ["image/png", "image/jpeg", "image/webp", "image/avif"] as const;
 
 /** The API key the request authenticated with; null when the API runs without keys. */
 function ownerOf(request: FastifyRequest): string | null {
@@ -42,52 +51,37 @@ async function readSubmission(request: FastifyRequest): Promise<Submission> {
     return { op: body.op, options: body.options, webhook: body.webhook, input: { uploadId: body.input.uploadId } };
   }
   const upload = await readUpload(request);
-  return { op: upload.op, options: upload.options, webhook: upload.webhook, input: { file: upload.file } };
+  // A form sends the fields it has even when empty: an empty options or webhook is none.
+  return {
+    op: upload.op,
+    options: upload.options || undefined,
+    webhook: upload.webhook || undefined,
+    input: { file: upload.file },
+  };
+}
+
+/** Aborts when the client closes the connection before its answer is sent. */
+function clientGone(reply: FastifyReply): { signal: AbortSignal; dispose: () => void } {
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  reply.raw.once("close", onClose);
+  return { signal: gone.signal, dispose: () => reply.raw.off("close", onClose) };
 }
 
 /** `/v1/jobs`: submit, read, list, cancel, and download results. */
 export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Promise<void> {
   const checkWebhook = async (url: string) => void (await checkWebhookUrl(url, deps.webhooks));
+  const waitDeps = {
+    watcher: deps.watcher,
+    slots: deps.slots,
+    onStart: () => deps.watchesOpen.inc({ kind: "wait" }),
+    onStop: () => deps.watchesOpen.dec({ kind: "wait" }),
+  };
+
   app.post(
     "/v1/jobs",
     {
-      schema: {
-        summary: "Submit an image and an operation",
-        description:
-          "Either multipart/form-data with `file` (the image), `op` and optional `options` (a JSON object " +
-          "as a string), or JSON naming a two-phase upload (`POST /v1/uploads`). The image type is sniffed " +
-          "from its bytes; animated images use their first frame.",
-        body: {
-          content: {
-            "multipart/form-data": {
-              schema: Type.Object({
-                file: Type.String({ format: "binary" }),
-                op: Type.Union(OP_NAMES.map((o) => Type.Literal(o))),
-                options: Type.Optional(Type.String({ description: "JSON object of the op's options" })),
-              }),
-            },
-            "application/json": { schema: JobFromUpload },
-          },
-        },
-        headers: Type.Object({
-          "idempotency-key": Type.Optional(
-            Type.String({
-              description: "Repeat a submission safely: the same key and request within 24 h return the same job",
-            }),
-          ),
-        }),
-        response: {
-          200: JobView,
-          202: JobView,
-          400: ErrorResponse,
-          409: ErrorResponse,
-          413: ErrorResponse,
-          415: ErrorResponse,
-          422: ErrorResponse,
-          429: ErrorResponse,
-          503: ErrorResponse,
-        },
-      },
+      schema: SUBMIT_SCHEMA,
       // readUpload and parseJobFromUpload check the body; this schema only documents it.
       validatorCompiler: () => () => true,
     },
@@ -96,15 +90,26 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
         owner: ownerOf(request),
         idempotencyKey: readIdempotencyKey(request.headers["idempotency-key"]),
       };
-      const { job, replayed } = await submitJob(
+      const waitS = readPreferWait(request.headers.prefer);
+      const submitted = await submitJob(
         { ...deps, checkWebhookUrl: checkWebhook, log: request.log },
         await readSubmission(request),
         caller,
       );
+      if (!submitted.replayed) deps.jobsCreated.inc({ op: submitted.job.op });
+      let job = submitted.job;
+      if (waitS !== undefined) {
+        const gone = clientGone(reply);
+        job = await waitAsPreferred(
+          job,
+          { waitS, bucket: clientBucket(request), signal: gone.signal },
+          { ...waitDeps, log: request.log },
+        ).finally(gone.dispose);
+      }
       reply.header("location", jobPath(job.id));
-      if (replayed) return reply.code(200).header("idempotent-replayed", "true").send(toJobView(job));
-      deps.jobsCreated.inc({ op: job.op });
-      return reply.code(202).send(toJobView(job));
+      if (waitS !== undefined && isFinished(job.status)) reply.header("preference-applied", `wait=${waitS}`);
+      if (submitted.replayed) return reply.code(200).header("idempotent-replayed", "true").send(toJobView(job));
+      return reply.code(isFinished(job.status) && waitS !== undefined ? 200 : 202).send(toJobView(job));
     },
   );
 
@@ -112,16 +117,17 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
     "/v1/jobs",
     {
       schema: {
+        operationId: "listJobs",
         summary: "List jobs, newest first",
         querystring: Type.Object({
           status: Type.Optional(Type.Union(JOB_STATUSES.map((s) => Type.Literal(s)))),
           op: Type.Optional(Type.Union(OP_NAMES.map((o) => Type.Literal(o)))),
-          limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
           cursor: Type.Optional(Type.String({ maxLength: 512 })),
         }),
         response: {
-          200: Type.Object({ jobs: Type.Array(JobView), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
-          400: ErrorResponse,
+          200: response("JobList", "One page of the key's jobs"),
+          400: errorResponse("A query parameter or the cursor is not valid (VALIDATION_FAILED, INVALID_CURSOR)"),
         },
       },
     },
@@ -140,7 +146,17 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
 
   app.get(
     "/v1/jobs/:id",
-    { schema: { summary: "Read a job", params: IdParams, response: { 200: JobView, 404: ErrorResponse } } },
+    {
+      schema: {
+        operationId: "getJob",
+        summary: "Read a job",
+        params: IdParams,
+        response: {
+          200: response("Job", "The job"),
+          404: errorResponse("No such job for this key (JOB_NOT_FOUND)"),
+        },
+      },
+    },
     async (request) => toJobView(await getOwnedJob(deps.jobs, (request.params as { id: string }).id, ownerOf(request))),
   );
 
@@ -148,9 +164,14 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
     "/v1/jobs/:id",
     {
       schema: {
+        operationId: "cancelJob",
         summary: "Cancel a queued or running job",
         params: IdParams,
-        response: { 200: JobView, 404: ErrorResponse, 409: ErrorResponse },
+        response: {
+          200: response("Job", "The job, canceled"),
+          404: errorResponse("No such job for this key (JOB_NOT_FOUND)"),
+          409: errorResponse("The job already ended (JOB_FINISHED), or changed meanwhile (CONFLICT)"),
+        },
       },
     },
     async (request) => toJobView(await cancelJob(deps.jobs, (request.params as { id: string }).id, ownerOf(request))),
@@ -160,9 +181,25 @@ export async function jobRoutes(app: FastifyInstance, deps: JobRoutesDeps): Prom
     "/v1/jobs/:id/result",
     {
       schema: {
+        operationId: "getJobResult",
         summary: "Download the result image (or a redirect to a signed URL)",
         params: IdParams,
-        response: { 404: ErrorResponse, 409: ErrorResponse },
+        response: {
+          200: {
+            description: "The result image, in the job's output format",
+            headers: {
+              "content-disposition": { type: "string", description: 'inline; filename="<id>.<format>"' },
+            },
+            content: imageContent(RESULT_TYPES),
+          },
+          302: {
+            type: "null",
+            description: "The result is in a store that signs URLs: follow Location (no API key needed there)",
+            headers: { location: { type: "string", description: "A signed URL of the result, valid for a while" } },
+          },
+          404: errorResponse("No such job for this key (JOB_NOT_FOUND)"),
+          409: errorResponse("The job has not succeeded (JOB_NOT_FINISHED) or ended without a result (JOB_FAILED)"),
+        },
       },
     },
     async (request, reply) => {

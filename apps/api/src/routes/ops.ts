@@ -1,6 +1,7 @@
-import { OP_DESCRIPTIONS, OP_NAMES, OP_OPTION_SCHEMAS, parseOptions, type OpName } from "@imagen/core";
+import { OP_DESCRIPTIONS, OP_NAMES, parseOptions, type OpName } from "@imagen/core";
 import type { ModelRegistry } from "@imagen/imaging/catalogue";
 import type { FastifyInstance } from "fastify";
+import { exposedOptionsSchema, response } from "../api-schemas.js";
 import { localRunProblems, type LocalRun } from "../local-run.js";
 
 export interface OpsRoutesDeps {
@@ -23,7 +24,7 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): Prom
       description: OP_DESCRIPTIONS[name],
       available: localRun ? problems.length === 0 : null,
       ...(problems.length > 0 && { unavailableReason: problems.join("; ") }),
-      options: OP_OPTION_SCHEMAS[name],
+      options: exposedOptionsSchema(name, models),
       models: await Promise.all(
         models.list(name).map(async (m) => {
           const problem = localRun ? await models.problem(m.id) : null;
@@ -44,7 +45,13 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): Prom
   };
   app.get(
     "/v1/ops",
-    { schema: { summary: "The operations, their options and models, and whether each can run" } },
+    {
+      schema: {
+        operationId: "listOps",
+        summary: "The operations, their options and models, and whether each can run",
+        response: { 200: response("OpList", "Every op") },
+      },
+    },
     async () => ({
       ops: await Promise.all(OP_NAMES.map(describeOp)),
     }),

@@ -1,6 +1,7 @@
 import { AppError, newJobId, type BlobStore, type ImageLimits } from "@imagen/core";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { errorResponse, imageContent, response, UPLOAD_BODY_TYPES } from "../api-schemas.js";
 import { assertUploadToken, createUploadRecord, UPLOAD_CONTENT_TYPES, uploadKey } from "../staged-upload.js";
 
 export interface UploadRoutesDeps {
@@ -8,8 +9,6 @@ export interface UploadRoutesDeps {
   limits: ImageLimits;
   uploadUrlTtlS: number;
 }
-
-const ErrorResponse = Type.Ref("Error");
 
 /**
  * Two-phase upload, for images larger than a proxy lets through in one request: `POST /v1/uploads`
@@ -21,21 +20,15 @@ export async function uploadRoutes(app: FastifyInstance, deps: UploadRoutesDeps)
     "/v1/uploads",
     {
       schema: {
+        operationId: "createUpload",
         summary: "Start a two-phase upload",
         body: Type.Object(
           { contentType: Type.Union(UPLOAD_CONTENT_TYPES.map((t) => Type.Literal(t))) },
           { additionalProperties: false },
         ),
         response: {
-          201: Type.Object({
-            id: Type.String(),
-            method: Type.Literal("PUT"),
-            url: Type.String(),
-            headers: Type.Record(Type.String(), Type.String()),
-            maxBytes: Type.Integer(),
-            expiresAt: Type.String(),
-          }),
-          400: ErrorResponse,
+          201: response("Upload", "Where to PUT the image, and until when"),
+          400: errorResponse("The body is not valid: expected {contentType} of an image type (VALIDATION_FAILED)"),
         },
       },
     },
@@ -68,7 +61,7 @@ export async function uploadRoutes(app: FastifyInstance, deps: UploadRoutesDeps)
 
   // The API's own PUT target, for stores that issue no signed upload URLs (the local backend).
   app.addContentTypeParser(
-    [...UPLOAD_CONTENT_TYPES, "application/octet-stream"],
+    [...UPLOAD_BODY_TYPES],
     { parseAs: "buffer", bodyLimit: deps.limits.maxUploadBytes },
     (_request, body, done) => done(null, body),
   );
@@ -77,17 +70,24 @@ export async function uploadRoutes(app: FastifyInstance, deps: UploadRoutesDeps)
     {
       bodyLimit: deps.limits.maxUploadBytes,
       // The token in the URL authorizes the PUT, as a signed storage URL does; clients send no key to either.
-      config: { apiKeyRequired: false },
+      config: {
+        apiKeyRequired: false,
+        // Raw bytes: a body schema would refuse the Buffer, so the body is documented, not validated.
+        documentedBody: { content: imageContent(UPLOAD_BODY_TYPES) },
+      },
       schema: {
+        operationId: "putUpload",
         summary: "Upload the bytes of a two-phase upload (when POST /v1/uploads pointed here)",
         description: "The URL POST /v1/uploads returned, with its token, authorizes the PUT, as a signed URL would.",
         params: Type.Object({ id: Type.String() }),
         querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 128 })) }),
         response: {
-          200: Type.Object({ id: Type.String(), bytes: Type.Integer() }),
-          404: ErrorResponse,
-          413: ErrorResponse,
-          415: ErrorResponse,
+          200: response("UploadReceipt", "The bytes are stored; name the upload in POST /v1/jobs"),
+          404: errorResponse("No such upload, it expired, or the token is not its own (UPLOAD_NOT_FOUND)"),
+          413: errorResponse("The bytes are over the upload limit (PAYLOAD_TOO_LARGE)"),
+          415: errorResponse(
+            "Not one of the image content types, or application/octet-stream (UNSUPPORTED_MEDIA_TYPE)",
+          ),
         },
       },
     },

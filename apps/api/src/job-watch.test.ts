@@ -1,0 +1,93 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { createSqliteJobStore } from "@imagen/backend-local";
+import { newJobId, newQueuedJob, type Job, type JobStore } from "@imagen/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createJobWatcher, jobVersion, type JobWatcher } from "./job-watch.js";
+
+describe("job watcher", () => {
+  let dir: string;
+  let jobs: JobStore;
+  let watcher: JobWatcher;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "imagen-watch-"));
+    jobs = createSqliteJobStore({ file: path.join(dir, "jobs.db") });
+    watcher = createJobWatcher(jobs, { pollIntervalMs: 20 });
+  });
+  afterEach(async () => {
+    await watcher.close();
+    await jobs.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function queuedJob(): Promise<Job> {
+    const job = newQueuedJob(
+      {
+        id: newJobId(),
+        op: "upscale",
+        options: { scale: 4 },
+        input: { width: 8, height: 8, format: "png", bytes: 10 },
+      },
+      new Date(),
+    );
+    await jobs.create(job);
+    return job;
+  }
+
+  it("tells versions apart by content even within one millisecond", async () => {
+    const job = await queuedJob();
+    expect(jobVersion({ ...job, progress: 0.5 })).not.toBe(jobVersion(job));
+    expect(jobVersion({ ...job })).toBe(jobVersion(job));
+    expect(jobVersion(job)).toMatch(new RegExp(`^${Date.parse(job.updatedAt)}\\.`));
+  });
+
+  it("yields each version it reads after the first, none while nothing changes", async () => {
+    const job = await queuedJob();
+    const stop = new AbortController();
+    const changes = watcher.changes(job, stop.signal);
+    const next = changes.next();
+    await jobs.update(job.id, "queued", { status: "running", attempts: 1 });
+    expect((await next).value).toMatchObject({ status: "running" });
+    const quiet = await Promise.race([changes.next(), new Promise((resolve) => setTimeout(resolve, 150, "quiet"))]);
+    expect(quiet).toBe("quiet");
+    stop.abort();
+  });
+
+  it("ends a watch when its signal aborts, and when the job is deleted", async () => {
+    const job = await queuedJob();
+    const stop = new AbortController();
+    const aborted = watcher.changes(job, stop.signal).next();
+    stop.abort();
+    expect(await aborted).toEqual({ done: true, value: undefined });
+    const deleted = watcher.changes(job, new AbortController().signal).next();
+    await jobs.delete(job.id);
+    expect(await deleted).toEqual({ done: true, value: undefined });
+  });
+
+  it("waits until the job ends, or gives its latest version when the time runs out", async () => {
+    const job = await queuedJob();
+    const ended = watcher.untilFinished(job, { timeoutMs: 10_000, signal: new AbortController().signal });
+    await jobs.update(job.id, "queued", { status: "canceled", finishedAt: new Date().toISOString() });
+    expect(await ended).toMatchObject({ status: "canceled" });
+
+    const other = await queuedJob();
+    await jobs.update(other.id, "queued", { status: "running", attempts: 1 });
+    const started = Date.now();
+    expect(await watcher.untilFinished(other, { timeoutMs: 200, signal: new AbortController().signal })).toMatchObject({
+      status: "running",
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  it("close ends every open watch, and a watch begun after it at once", async () => {
+    const job = await queuedJob();
+    const waiting = watcher.untilFinished(job, { timeoutMs: 60_000, signal: new AbortController().signal });
+    const open = watcher.changes(job, new AbortController().signal).next();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await watcher.close();
+    expect(await waiting).toEqual(job);
+    expect(await open).toEqual({ done: true, value: undefined });
+    expect(await watcher.changes(job, new AbortController().signal).next()).toEqual({ done: true, value: undefined });
+  });
+});

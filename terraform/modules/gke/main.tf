@@ -1,7 +1,8 @@
 # GKE Autopilot: Google manages nodes, including GPU nodes provisioned on demand from the workers'
 # `cloud.google.com/gke-accelerator` selector. Workload Identity is always on in Autopilot (pool
-# <project>.svc.id.goog). Nodes are private; Private Google Access on the subnet reaches Pub/Sub,
-# Firestore, Cloud Storage and Artifact Registry without a NAT.
+# <project>.svc.id.goog). Nodes are private: Private Google Access on the subnet reaches Pub/Sub,
+# Firestore, Cloud Storage and Artifact Registry, and Cloud NAT reaches everything else (webhook
+# receivers, and images outside Google's registries such as KEDA's).
 
 resource "google_compute_network" "this" {
   name                    = var.name
@@ -48,6 +49,39 @@ resource "google_compute_firewall" "deny_ingress" {
   log_config {
     metadata = "INCLUDE_ALL_METADATA"
   }
+}
+
+# Outbound internet for the private nodes. Without it a pod can reach Google APIs only.
+resource "google_compute_router" "this" {
+  name    = var.name
+  network = google_compute_network.this.id
+  region  = var.region
+}
+
+resource "google_compute_router_nat" "this" {
+  name                               = var.name
+  router                             = google_compute_router.this.name
+  region                             = var.region
+  nat_ip_allocate_option             = "AUTO_ONLY"
+  source_subnetwork_ip_ranges_to_nat = "ALL_SUBNETWORKS_ALL_IP_RANGES"
+
+  log_config {
+    enable = true
+    filter = "ERRORS_ONLY"
+  }
+}
+
+# The nodes' own identity, instead of the default Compute Engine account: that one may not exist yet
+# right after the Compute API is enabled (the first apply), and often holds Editor.
+resource "google_service_account" "nodes" {
+  account_id   = "imagen-nodes"
+  display_name = "Imagen GKE nodes"
+}
+
+resource "google_project_iam_member" "nodes" {
+  project = var.project_id
+  role    = "roles/container.defaultNodeServiceAccount"
+  member  = google_service_account.nodes.member
 }
 
 resource "google_container_cluster" "this" {
@@ -104,6 +138,15 @@ resource "google_container_cluster" "this" {
     }
   }
 
+  # Nodes run as imagen-nodes (Autopilot takes it from the auto-provisioning defaults).
+  cluster_autoscaling {
+    auto_provisioning_defaults {
+      service_account = google_service_account.nodes.email
+    }
+  }
+
+  # Needs binaryauthorization.googleapis.com (enabled in ../../main.tf); with no policy of the
+  # project's own, the default policy admits every image.
   binary_authorization {
     evaluation_mode = "PROJECT_SINGLETON_POLICY_ENFORCE"
   }
@@ -111,4 +154,6 @@ resource "google_container_cluster" "this" {
   resource_labels = {
     app = "imagen"
   }
+
+  depends_on = [google_project_iam_member.nodes]
 }

@@ -151,10 +151,17 @@ resource "google_service_account_iam_member" "deployer_acts_as_api" {
   member             = google_service_account.deployer.member
 }
 
-# GKE nodes pull worker images with the default compute service account.
+# `make cloud-build` stages the source here and runs the build as the deployer, which must read it.
+resource "google_storage_bucket_iam_member" "deployer_build_source" {
+  bucket = var.build_bucket.name
+  role   = "roles/storage.objectViewer"
+  member = google_service_account.deployer.member
+}
+
+# GKE nodes pull worker images as their own service account (modules/gke).
 resource "google_artifact_registry_repository_iam_member" "nodes_pull" {
   location   = var.repository.location
   repository = var.repository.name
   role       = "roles/artifactregistry.reader"
-  member     = "serviceAccount:${var.project_number}-compute@developer.gserviceaccount.com"
+  member     = var.node_service_account.member
 }

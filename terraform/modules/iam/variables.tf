@@ -53,6 +53,16 @@ variable "models_bucket" {
   type        = object({ name = string })
 }
 
+variable "build_bucket" {
+  description = "The Cloud Build source staging bucket."
+  type        = object({ name = string })
+}
+
+variable "node_service_account" {
+  description = "The GKE nodes' service account."
+  type        = object({ member = string })
+}
+
 variable "repository" {
   description = "The Artifact Registry repository."
   type        = object({ location = string, name = string })

@@ -75,3 +75,25 @@ resource "google_storage_bucket" "models" {
     }
   }
 }
+
+# Source archives that `make cloud-build` uploads for Cloud Build (the deployer account reads them);
+# each build needs its own only while it runs.
+resource "google_storage_bucket" "build" {
+  # checkov:skip=CKV_GCP_62: access is recorded by Cloud Audit Logs; the bucket holds copies of the repository's source only.
+  # checkov:skip=CKV_GCP_78: each object is a one-off build input deleted after a week; versioning would keep deleted ones.
+  name                        = var.build_bucket
+  location                    = var.region
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+
+  lifecycle_rule {
+    condition {
+      age = 7
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}

@@ -7,3 +7,8 @@ output "models_bucket" {
   description = "The models bucket."
   value       = google_storage_bucket.models
 }
+
+output "build_bucket" {
+  description = "The Cloud Build source staging bucket."
+  value       = google_storage_bucket.build
+}

@@ -13,6 +13,11 @@ variable "models_bucket" {
   type        = string
 }
 
+variable "build_bucket" {
+  description = "Name of the bucket Cloud Build source uploads are staged in."
+  type        = string
+}
+
 variable "job_ttl_days" {
   description = "Days after which inputs and outputs are deleted."
   type        = number

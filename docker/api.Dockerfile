@@ -30,7 +30,7 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/* \
   && groupadd --gid 10001 imagen \
   && useradd --uid 10001 --gid imagen --no-create-home --shell /usr/sbin/nologin imagen
-ENV NODE_ENV=production
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 # Every interface: without API keys the code would default to 127.0.0.1, out of reach of the port mapping.
 ENV HOST=0.0.0.0
 WORKDIR /app

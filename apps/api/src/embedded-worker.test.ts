@@ -24,10 +24,10 @@ describe("startEmbeddedWorker", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function start(script: string): Promise<EmbeddedWorker> {
+  async function start(script: string, env: NodeJS.ProcessEnv = {}): Promise<EmbeddedWorker> {
     const entry = path.join(dir, "worker.mjs");
     await writeFile(entry, script);
-    const worker = startEmbeddedWorker({ env: {}, log, entry });
+    const worker = startEmbeddedWorker({ env, log, entry });
     started.push(worker);
     return worker;
   }
@@ -50,6 +50,21 @@ describe("startEmbeddedWorker", () => {
     const worker = await start(childScript(status, "process.exit(3);"));
     await vi.waitFor(() => expect(worker.opProblem("upscale")).toBe("the embedded worker exited (code 3)"));
     expect(worker.problems()).toEqual(["the embedded worker exited (code 3)"]);
+  });
+
+  it("gives its child malloc settings that return freed memory, unless the environment sets them", async () => {
+    // The child reports its malloc variables as its problems.
+    const script =
+      "const names = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'];\n" +
+      "process.send({ kind: 'imagen-worker-status', problems: names.map((n) => `${n}=${process.env[n]}`), opProblems: {} });\n" +
+      "setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(0));";
+    const worker = await start(script, { MALLOC_ARENA_MAX: "4" });
+    await vi.waitFor(() => expect(worker.problems()).toHaveLength(3));
+    expect(worker.problems()).toEqual([
+      "MALLOC_ARENA_MAX=4",
+      "MALLOC_MMAP_THRESHOLD_=1048576",
+      "MALLOC_TRIM_THRESHOLD_=1048576",
+    ]);
   });
 
   it("refuses to start without the worker build, naming the file", () => {

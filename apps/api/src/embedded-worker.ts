@@ -13,6 +13,20 @@ import type { LocalRun } from "./local-run.js";
  */
 export const EMBEDDED_WORKER_NICE = 10;
 
+/**
+ * glibc malloc settings for the child, each unless the environment sets it (musl and jemalloc
+ * ignore them). Decoding and inference free buffers of tens to hundreds of MB from many threads;
+ * by default glibc gives each thread an arena of its own, raises its mmap threshold to 32 MB after
+ * the first large free, and keeps freed heap, so a worker that saw one large image holds its peak
+ * for good. Two arenas, a fixed 1 MB mmap threshold (large buffers go back to the system when
+ * freed) and a 1 MB trim threshold let the child fall back near its start-up size when idle.
+ */
+export const CHILD_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: "2",
+  MALLOC_MMAP_THRESHOLD_: "1048576",
+  MALLOC_TRIM_THRESHOLD_: "1048576",
+};
+
 /** The worker build of this checkout; `npm start` builds it beside the API's. */
 export const WORKER_ENTRY = fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
 
@@ -27,7 +41,8 @@ export interface EmbeddedWorker extends LocalRun {
  * Runs the worker of `npm start` as a child process: inference, decoding and encoding get their own
  * event loop and heap, so the API answers whatever the worker does, and a crash of one is not a
  * crash of the other. The child reads the same environment (its health server on an ephemeral
- * port) and reports its state over the IPC channel; the API never imports the worker.
+ * port, {@link CHILD_MALLOC_ENV} where unset) and reports its state over the IPC channel; the API
+ * never imports the worker.
  */
 export function startEmbeddedWorker(options: { env: NodeJS.ProcessEnv; log: Logger; entry?: string }): EmbeddedWorker {
   const entry = options.entry ?? WORKER_ENTRY;
@@ -39,7 +54,7 @@ export function startEmbeddedWorker(options: { env: NodeJS.ProcessEnv; log: Logg
   let exited: string | null = null;
   let stopping = false;
   const child: ChildProcess = fork(entry, [], {
-    env: { ...options.env, WORKER_PORT: "0", WORKER_HOST: "127.0.0.1" },
+    env: { ...CHILD_MALLOC_ENV, ...options.env, WORKER_PORT: "0", WORKER_HOST: "127.0.0.1" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   // Threads the child starts later (its pipeline pool, ONNX Runtime's) inherit its main thread's value.

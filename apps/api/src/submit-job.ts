@@ -138,7 +138,10 @@ export async function submitJob(deps: SubmitDeps, submission: Submission, caller
           now,
         })
       : input.file;
-  const image = await probeImage(file, { maxInputPixels: deps.limits.maxInputPixels });
+  const image = await probeImage(file, {
+    maxInputPixels: deps.limits.maxInputPixels,
+    maxHeifPixels: deps.limits.maxHeifPixels,
+  });
   if (deps.localRun) await assertRunnable(deps.models, deps.localRun, op, options);
   const out = expectedOutputSize(op, options, image);
   if (out.width * out.height > deps.limits.maxOutputPixels) {

@@ -11,7 +11,13 @@ import { buildApp, type AppOptions } from "../src/app.js";
 import type { LocalRun } from "../src/local-run.js";
 import { startProcess, stopProcess, WORKER_MAIN } from "./processes.js";
 
-export const LIMITS: ImageLimits = { maxUploadBytes: 2_000_000, maxInputPixels: 1_000_000, maxOutputPixels: 4_000_000 };
+export const LIMITS: ImageLimits = {
+  maxUploadBytes: 2_000_000,
+  maxInputPixels: 1_000_000,
+  maxOutputPixels: 4_000_000,
+  maxHeifPixels: 24_000_000,
+  decodeTimeoutS: 30,
+};
 const QUEUE = { leaseMs: 2_000, pollIntervalMs: 20, maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50 };
 // The same queue settings for a worker process.
 const QUEUE_ENV = {

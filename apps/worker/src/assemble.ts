@@ -30,6 +30,7 @@ export async function assembleWorker(
     deviceId: config.models.cudaDeviceId,
     budget: config.threads,
     limits: config.limits,
+    ...(config.threadIdleMs > 0 && { idleThreadMs: config.threadIdleMs }),
     log: shared.log,
   });
   const metrics = createWorkerMetrics(shared.metricsRegistry);

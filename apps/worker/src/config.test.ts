@@ -13,6 +13,14 @@ describe("loadWorkerConfig", () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it("lets idle pipeline threads go after 30 s by default, never with 0, and limits decoding", () => {
+    expect(loadWorkerConfig({}).threadIdleMs).toBe(30_000);
+    expect(loadWorkerConfig({ WORKER_THREAD_IDLE_MS: "0" }).threadIdleMs).toBe(0);
+    expect(() => loadWorkerConfig({ WORKER_THREAD_IDLE_MS: "-1" })).toThrow(/WORKER_THREAD_IDLE_MS/);
+    expect(loadWorkerConfig({}).limits).toMatchObject({ maxHeifPixels: 24_000_000, decodeTimeoutS: 30 });
+    expect(() => loadWorkerConfig({ DECODE_TIMEOUT_S: "0" })).toThrow(/DECODE_TIMEOUT_S/);
+  });
+
   it("reads the ops of a single-op deployment", () => {
     expect(loadWorkerConfig({ IMAGEN_WORKER_OPS: "upscale" }).ops).toEqual(["upscale"]);
   });

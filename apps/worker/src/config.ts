@@ -12,6 +12,8 @@ export interface WorkerConfig extends ServiceConfig {
   concurrency: number;
   /** Pipelines that run at once (pool threads) and ONNX Runtime threads for each. */
   threads: ThreadBudget;
+  /** WORKER_THREAD_IDLE_MS: a pipeline thread idle this long exits, freeing its sessions; 0 never. */
+  threadIdleMs: number;
   /** On SIGTERM, how long in-flight jobs may run before they are handed back to the queue. */
   drainTimeoutMs: number;
   /** Minimum time between progress writes to the job store. */
@@ -44,6 +46,8 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     ops: reader.listOf("IMAGEN_WORKER_OPS", OP_NAMES, OP_NAMES),
     concurrency,
     threads: readThreadBudget(reader, concurrency),
+    // An idle worker gives its threads' models back to the system (0: keeps them loaded).
+    threadIdleMs: reader.int("WORKER_THREAD_IDLE_MS", 30_000, { min: 0 }),
     drainTimeoutMs: reader.int("WORKER_DRAIN_TIMEOUT_MS", 30_000, { min: 0 }),
     progressIntervalMs: reader.int("WORKER_PROGRESS_INTERVAL_MS", 500, { min: 0 }),
     port: reader.int("WORKER_PORT", 8081, { min: 0, max: 65535 }),

@@ -26,7 +26,13 @@ import { createWorkerMetrics } from "../src/metrics.js";
 import { createWebhookDispatcher, type WebhookDispatcherOptions } from "../src/webhook-dispatcher.js";
 import { createWorker, type Worker, type WorkerOptions } from "../src/worker.js";
 
-export const LIMITS = { maxUploadBytes: 10_000_000, maxInputPixels: 4_000_000, maxOutputPixels: 64_000_000 };
+export const LIMITS = {
+  maxUploadBytes: 10_000_000,
+  maxInputPixels: 4_000_000,
+  maxOutputPixels: 64_000_000,
+  maxHeifPixels: 24_000_000,
+  decodeTimeoutS: 30,
+};
 export const QUEUE = { leaseMs: 1_000, pollIntervalMs: 20, maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50 };
 
 /** A worker on a real local backend in a temp dir, with real pipelines over tiny ONNX models. */

@@ -31,6 +31,10 @@ export interface ImageLimits {
   maxUploadBytes: number;
   maxInputPixels: number;
   maxOutputPixels: number;
+  /** AVIF and HEIF, which libheif decodes whole at about 25 bytes a pixel: a lower pixel limit. */
+  maxHeifPixels: number;
+  /** Seconds one decode may take before it is stopped. */
+  decodeTimeoutS: number;
 }
 
 export interface ModelConfig {
@@ -47,6 +51,8 @@ export function readImageLimits(env: EnvReader): ImageLimits {
     maxInputPixels: env.int("MAX_INPUT_PIXELS", 40_000_000, { min: 1 }),
     // 8192² keeps a decoded RGBA result under 300 MB.
     maxOutputPixels: env.int("MAX_OUTPUT_PIXELS", 8192 * 8192, { min: 1 }),
+    maxHeifPixels: env.int("MAX_HEIF_INPUT_PIXELS", 24_000_000, { min: 1 }),
+    decodeTimeoutS: env.int("DECODE_TIMEOUT_S", 30, { min: 1, max: 3600 }),
   };
 }
 

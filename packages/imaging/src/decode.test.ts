@@ -1,13 +1,20 @@
 import {
   animatedGif,
+  cmykJpeg,
   exifRotatedJpeg,
   greyPng,
+  largeAvif,
+  manyFrames,
   patternImage,
   patternPixels,
+  pixelBomb,
   png16,
   rgbaPng,
+  scanBombJpeg,
+  tiff16,
   truncatedJpeg,
 } from "@imagen/testing/images";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { decodeImage } from "./decode.js";
 
@@ -64,5 +71,44 @@ describe("decodeImage", () => {
     ).rejects.toMatchObject({
       code: "IMAGE_TOO_LARGE",
     });
+  });
+
+  it("turns CMYK jpeg and 16-bit tiff into 8-bit RGB", async () => {
+    for (const input of [await cmykJpeg({ width: 32, height: 24 }), await tiff16({ width: 32, height: 24 })]) {
+      const decoded = await decodeImage(input, limits);
+      expect([decoded.width, decoded.height, decoded.rgb.length, decoded.alpha]).toEqual([32, 24, 32 * 24 * 3, null]);
+    }
+    const avif = await decodeImage(await largeAvif({ width: 32, height: 24, bitDepth: 12 }), limits);
+    expect(avif.rgb.length).toBe(32 * 24 * 3);
+  });
+
+  it("decodes only the first frame of an animated webp of many frames", async () => {
+    const decoded = await decodeImage(await manyFrames({ format: "webp", width: 16, height: 16, frames: 60 }), limits);
+    expect([decoded.width, decoded.height]).toEqual([16, 16]);
+    expect(decoded.rgb[0]).toBeGreaterThan(200);
+    expect(decoded.rgb[1]).toBeLessThan(50);
+  });
+
+  it.each(["png", "jpeg", "webp", "avif", "gif", "tiff"] as const)(
+    "refuses a %s pixel bomb itself with IMAGE_TOO_LARGE, should the probe be skipped",
+    async (format) => {
+      await expect(decodeImage(await pixelBomb(format), { maxInputPixels: 40_000_000 })).rejects.toMatchObject({
+        code: "IMAGE_TOO_LARGE",
+        name: "PermanentJobError",
+      });
+    },
+  );
+
+  it("stops a decode still running at its time limit with IMAGE_TOO_LARGE, leaving no libvips work behind", async () => {
+    // Seconds of work on any machine: 8000 passes over 62 500 blocks (the probe refuses this file by its scans).
+    const slow = scanBombJpeg({ width: 2000, height: 2000, scans: 8000 });
+    const err: unknown = await decodeImage(slow, { maxInputPixels: 40_000_000, decodeTimeoutS: 1 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: "IMAGE_TOO_LARGE", name: "PermanentJobError" });
+    expect((err as Error).message).toMatch(/decodes within 1 s but decoding was stopped at \d+% after 1 s/);
+    expect(sharp.counters()).toEqual({ queue: 0, process: 0 });
+    const next = await decodeImage(await patternImage({ width: 20, height: 10 }), { ...limits, decodeTimeoutS: 1 });
+    expect(next.rgb.equals(patternPixels(20, 10))).toBe(true);
   });
 });

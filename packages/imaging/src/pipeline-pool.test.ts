@@ -45,8 +45,9 @@ describe("createPipelinePool", () => {
   let slowInput: Buffer;
 
   /** A one-thread pool over the test models; `tileSize` decides how long one uninterruptible tile takes. */
-  function startPool(tileSize: number): PipelinePool {
+  function startPool(tileSize: number, idleThreadMs?: number): PipelinePool {
     const started = createPipelinePool({
+      ...(idleThreadMs !== undefined && { idleThreadMs }),
       registry,
       manifest,
       modelDir: models.modelDir,
@@ -87,9 +88,20 @@ describe("createPipelinePool", () => {
     expect(seen.at(-1)).toBe(1);
   });
 
+  it("starts a thread again for a job after its idle thread exited", async () => {
+    const idling = startPool(128, 100);
+    const input = await patternImage({ width: 64, height: 40 });
+    const first = await idling.run("enhance", input, ENHANCE, idle());
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const again = await idling.run("enhance", input, ENHANCE, idle());
+    expect(again.data.equals(first.data)).toBe(true);
+  });
+
   it("keeps the event loop free while a model runs for seconds", async () => {
+    // Twice the slow input's pixels, so that the run lasts well over a second on a fast core too.
+    const input = await patternImage({ width: 560, height: 430 });
     const started = performance.now();
-    const stall = await longestStall(pool.run("upscale", slowInput, { scale: 4 }, idle()));
+    const stall = await longestStall(pool.run("upscale", input, { scale: 4 }, idle()));
     expect(performance.now() - started).toBeGreaterThan(1_000);
     expect(stall).toBeLessThan(100);
   });

@@ -35,6 +35,11 @@ export interface PipelinePoolOptions {
   budget: ThreadBudget;
   limits: PipelineLimits;
   tiles?: TileOverrides;
+  /**
+   * A thread idle this long exits, and its sessions' memory goes back to the system; the next job
+   * starts a thread and loads its models again. Unset: threads stay for good.
+   */
+  idleThreadMs?: number;
   log?: Logger;
 }
 
@@ -67,9 +72,9 @@ export function createPipelinePool(options: PipelinePoolOptions): PipelinePool {
   };
   const pool = new Piscina<PipelineTask, PipelineTaskResult>({
     filename: threadFile(),
-    minThreads: budget.threads,
+    minThreads: options.idleThreadMs === undefined ? budget.threads : 0,
     maxThreads: budget.threads,
-    idleTimeout: Number.POSITIVE_INFINITY,
+    idleTimeout: options.idleThreadMs ?? Number.POSITIVE_INFINITY,
     execArgv: withoutConditions(process.execArgv),
     workerData,
   });

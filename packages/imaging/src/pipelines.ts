@@ -23,6 +23,10 @@ import type { LoadedModel, SessionCache } from "./sessions.js";
 export interface PipelineLimits {
   maxInputPixels: number;
   maxOutputPixels: number;
+  /** See `ProbeLimits`; default MAX_HEIF_INPUT_PIXELS. */
+  maxHeifPixels?: number;
+  /** See `DecodeLimits`; default DECODE_TIMEOUT_S. */
+  decodeTimeoutS?: number;
 }
 
 export interface PipelineDeps {

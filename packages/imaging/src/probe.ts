@@ -1,5 +1,6 @@
 import sharp, { type Metadata } from "sharp";
 import { PermanentJobError } from "@imagen/core";
+import { countJpegScans } from "./jpeg-scans.js";
 import { assertPixelLimit } from "./pixel-limit.js";
 import { isTruncated } from "./truncation.js";
 
@@ -27,7 +28,24 @@ export interface ProbedImage {
 /** Pixel limits of the input, checked from the header before any decoding. */
 export interface ProbeLimits {
   maxInputPixels: number;
+  /** A lower limit for avif and heif; default {@link MAX_HEIF_INPUT_PIXELS} (never above `maxInputPixels`). */
+  maxHeifPixels?: number;
 }
+
+/**
+ * libheif decodes a whole frame in one call, holding the AV1 frame buffers and an interleaved copy
+ * at once: about 19 bytes a pixel for 8-bit 4:4:4 and 25 for 12-bit (measured), against 3–4 for the
+ * strip-by-strip decoders. 24 MP (a 6000×4000 camera frame) keeps that near 600 MB; 40 MP would
+ * take 1 GB in one burst.
+ */
+export const MAX_HEIF_INPUT_PIXELS = 24_000_000;
+
+/**
+ * Each scan of a progressive jpeg costs the decoder a pass over every block, and libjpeg reads
+ * them all before the first row comes out: 100 000 scans fit in an upload and take minutes.
+ * Encoders write 10 (libjpeg's progression for colour) to a few dozen; 100 bounds the passes.
+ */
+export const MAX_JPEG_SCANS = 100;
 
 const HEIF_BRANDS = new Set(["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1"]);
 
@@ -52,8 +70,9 @@ export function sniffFormat(data: Uint8Array): InputFormat | undefined {
 
 /**
  * Reads an image's header without decoding its pixels. Throws `UNSUPPORTED_IMAGE` for bytes that
- * are not an accepted image or whose header cannot be read, and `IMAGE_TOO_LARGE` above
- * `maxInputPixels`. A body cut short is caught from its missing end marker (jpeg, png, gif, webp);
+ * are not an accepted image or whose header cannot be read, and for a jpeg of more than
+ * {@link MAX_JPEG_SCANS} scans; `IMAGE_TOO_LARGE` above `maxInputPixels` (avif and heif: above
+ * `maxHeifPixels`). A body cut short is caught from its missing end marker (jpeg, png, gif, webp);
  * other damage is found by {@link decodeImage}, which reads every pixel with `failOn: "truncated"`.
  */
 export async function probeImage(data: Buffer, limits: ProbeLimits): Promise<ProbedImage> {
@@ -90,13 +109,31 @@ export async function probeImage(data: Buffer, limits: ProbeLimits): Promise<Pro
     orientation,
   };
   assertPixelLimit(probed, limits.maxInputPixels, { code: "IMAGE_TOO_LARGE", what: "an image" });
+  if (format === "avif" || format === "heif") {
+    const max = Math.min(limits.maxHeifPixels ?? MAX_HEIF_INPUT_PIXELS, limits.maxInputPixels);
+    assertPixelLimit(probed, max, {
+      code: "IMAGE_TOO_LARGE",
+      what: format === "avif" ? "an avif image" : "a heif image",
+    });
+  }
   if (isTruncated(format, data)) {
     throw new PermanentJobError(
       "UNSUPPORTED_IMAGE",
       `Expected a complete ${format} image but received ${data.length} bytes that stop before its end marker (truncated)`,
     );
   }
+  if (format === "jpeg") assertScanLimit(data);
   return probed;
+}
+
+function assertScanLimit(data: Buffer): void {
+  const scans = countJpegScans(data, MAX_JPEG_SCANS);
+  if (scans > MAX_JPEG_SCANS) {
+    throw new PermanentJobError(
+      "UNSUPPORTED_IMAGE",
+      `Expected a jpeg of at most ${MAX_JPEG_SCANS} scans but received one with more (a progression this long takes minutes to decode)`,
+    );
+  }
 }
 
 function hexPrefix(data: Uint8Array): string {

@@ -44,7 +44,8 @@ export async function createLocalRunner<Op extends OpName>(
       expose: true,
     });
   }
-  const limits = { maxInputPixels: config.limits.maxInputPixels, maxOutputPixels: config.limits.maxOutputPixels };
+  const { maxInputPixels, maxOutputPixels, maxHeifPixels, decodeTimeoutS } = config.limits;
+  const limits = { maxInputPixels, maxOutputPixels, maxHeifPixels, decodeTimeoutS };
   const pool = createPipelinePool({
     registry,
     manifest,

@@ -3,14 +3,14 @@ import { deflateSync } from "node:zlib";
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /**
- * A "decompression bomb": a valid PNG header claiming `side`×`side` (default 65536², 4 GP) greyscale
- * pixels, with an IDAT holding only the first few rows, so the file is a few KB. Decoding it would
- * need gigabytes; a safe probe refuses it from the header alone.
+ * A "decompression bomb": a valid PNG header claiming `side`×`height` (default 65536², 4 GP)
+ * greyscale pixels, with an IDAT holding only the first few rows, so the file is a few KB. Decoding
+ * it would need gigabytes; a safe probe refuses it from the header alone.
  */
-export function decompressionBombPng(side = 65536): Buffer {
+export function decompressionBombPng(side = 65536, height = side): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(side, 0);
-  ihdr.writeUInt32BE(side, 4);
+  ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 0; // colour type: greyscale
   // Bytes 10–12 (compression, filter, interlace) stay 0.

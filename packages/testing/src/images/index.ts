@@ -12,3 +12,6 @@ export {
   type FixtureSpec,
 } from "./encoded-images.js";
 export { decompressionBombPng } from "./bomb-png.js";
+export { cmykJpeg, largeAvif, largeJpeg, manyFrames, tiff16, uniformJpeg } from "./heavy-images.js";
+export { BOMB_SIZES, pixelBomb, type BombFormat, type BombSize } from "./pixel-bombs.js";
+export { scanBombJpeg } from "./scan-bomb-jpeg.js";

@@ -31,8 +31,14 @@ async function startApi(
   modelDir: string,
 ): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
   // The environment of `npm run start:api` on this data dir; everything else at its default.
-  // No rate limit: the load run sends thousands of requests a minute from one address.
-  const config = loadApiConfig({ IMAGEN_DATA_DIR: dataDir, IMAGEN_MODEL_DIR: modelDir, RATE_LIMIT_PER_MIN: "0" });
+  // No rate limit and no backlog limit: the load run sends thousands of jobs a minute from one
+  // address, with no worker to take them.
+  const config = loadApiConfig({
+    IMAGEN_DATA_DIR: dataDir,
+    IMAGEN_MODEL_DIR: modelDir,
+    RATE_LIMIT_PER_MIN: "0",
+    MAX_QUEUED_JOBS: "0",
+  });
   if (config.backend.kind !== "local") throw new Error("Expected the local backend");
   const log = createLogger({ service: "imagen-api", level: config.logLevel });
   configureSharp({ concurrency: 0, cacheMb: 0 });

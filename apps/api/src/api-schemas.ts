@@ -1,4 +1,12 @@
-import { ERROR_CATALOG, JobViewSchema, OP_NAMES, OP_OPTION_SCHEMAS, type ErrorCode, type OpName } from "@imagen/core";
+import {
+  ERROR_CATALOG,
+  JobViewSchema,
+  Nullable,
+  OP_NAMES,
+  OP_OPTION_SCHEMAS,
+  type ErrorCode,
+  type OpName,
+} from "@imagen/core";
 import type { ModelRegistry } from "@imagen/imaging/catalogue";
 import { Type, type TSchema } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
@@ -6,8 +14,6 @@ import { UPLOAD_CONTENT_TYPES } from "./staged-upload.js";
 
 // The shared schemas of the API: registered once (`registerApiSchemas`) under their `$id`, referenced
 // by routes with `Type.Ref`, and named by that `$id` in the OpenAPI document's components.
-
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const ErrorSchema = Type.Object(
   {

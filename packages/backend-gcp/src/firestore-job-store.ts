@@ -6,6 +6,7 @@ import {
   decodeJobCursor,
   encodeJobCursor,
   matchesExpected,
+  isoMs,
   ValidationError,
   webhookDueMs,
   withJobDefaults,
@@ -261,12 +262,4 @@ function toJob(data: DocumentData): Job {
   delete job.expireAt;
   delete job.webhookDueMs;
   return withJobDefaults(job as Job);
-}
-
-function isoMs(value: string, field: string): number {
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms)) {
-    throw new ValidationError(`Expected an ISO-8601 ${field} but received ${JSON.stringify(value)}`);
-  }
-  return ms;
 }

@@ -3,6 +3,7 @@ import {
   decodeJobCursor,
   encodeJobCursor,
   matchesExpected,
+  isoMs,
   ValidationError,
   webhookDueMs,
   withJobDefaults,
@@ -236,12 +237,4 @@ function equalities(columns: Partial<Record<"status" | "op" | "owner", string>>)
 
 function parseJob(row: JobRow): Job {
   return withJobDefaults(JSON.parse(row.job) as Job);
-}
-
-function isoMs(value: string, field: string): number {
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms)) {
-    throw new ValidationError(`Expected an ISO-8601 ${field} but received ${JSON.stringify(value)}`);
-  }
-  return ms;
 }

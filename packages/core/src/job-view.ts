@@ -1,7 +1,13 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { ImageInfoSchema, JobErrorSchema, JobSchema, JobTimingsSchema, WebhookStateSchema, type Job } from "./job.js";
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+import {
+  ImageInfoSchema,
+  JobErrorSchema,
+  JobSchema,
+  JobTimingsSchema,
+  Nullable,
+  WebhookStateSchema,
+  type Job,
+} from "./job.js";
 
 /**
  * The job as clients see it (the API's answers, the webhook's body): the stored job with the

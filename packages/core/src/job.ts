@@ -1,4 +1,5 @@
-import { Type, type Static } from "@sinclair/typebox";
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { ValidationError } from "./errors.js";
 import { OP_NAMES, OutputFormatSchema } from "./ops.js";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "canceled"] as const;
@@ -51,7 +52,17 @@ export const JobTimingsSchema = Type.Object({
 });
 export type JobTimings = Static<typeof JobTimingsSchema>;
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+/** `schema` or null: how every optional field of a stored job or its view is written. */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** Milliseconds since the epoch of an ISO-8601 timestamp a job carries; `ValidationError` naming `field` otherwise. */
+export function isoMs(value: string, field: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    throw new ValidationError(`Expected an ISO-8601 ${field} but received ${JSON.stringify(value)}`);
+  }
+  return ms;
+}
 
 /** One try at delivering a job's webhook: the HTTP status it got, or why it got none. */
 export const WebhookAttemptSchema = Type.Object({

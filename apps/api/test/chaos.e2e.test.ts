@@ -275,14 +275,20 @@ describe.runIf(built)("chaos: SIGKILLed workers and API", () => {
     // Worker kills at random points of the run, each while jobs are open; the worker restarts at once.
     for (let k = 0; k < WORKER_KILLS; k++) {
       const point = ((k + 0.2 + rand() * 0.6) / (WORKER_KILLS + 1)) * JOBS;
-      await vi.waitFor(
-        () => {
-          if (submitted.length - open() < point) throw new Error(`kill ${k + 1}: waiting for ${point} jobs to end`);
-          if (!workers.some((w) => w.ready)) throw new Error(`kill ${k + 1}: waiting for a ready worker`);
-        },
-        { timeout: 120_000, interval: 20 },
-      );
-      await sleep(rand() * 300);
+      const delayMs = rand() * 300;
+      // Workers drain the queue while the API restarts, so a kill waits for jobs to be open again.
+      for (;;) {
+        await vi.waitFor(
+          () => {
+            if (submitted.length - open() < point) throw new Error(`kill ${k + 1}: waiting for ${point} jobs to end`);
+            if (!workers.some((w) => w.ready)) throw new Error(`kill ${k + 1}: waiting for a ready worker`);
+            if (open() === 0) throw new Error(`kill ${k + 1}: waiting for an open job`);
+          },
+          { timeout: 120_000, interval: 20 },
+        );
+        await sleep(delayMs);
+        if (open() > 0 && workers.some((w) => w.ready)) break;
+      }
       const ready = workers.filter((w) => w.ready);
       const victim = ready[Math.floor(rand() * ready.length)]!;
       if (open() > 0) counts.killsWithJobsOpen += 1;

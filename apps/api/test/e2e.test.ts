@@ -95,6 +95,7 @@ describe.runIf(built)("processes", () => {
     expect(children.split(" ").map((pid) => getPriority(Number(pid)))).toEqual([EMBEDDED_WORKER_NICE]);
     const submitted = await client.submit(await patternImage({ width: 400, height: 300 }));
     await client.waitFor(submitted.id, (j) => j.status === "running");
+    const runningSince = performance.now();
     let slowest = 0;
     let probes = 0;
     while ((await client.job(submitted.id)).status === "running") {
@@ -104,7 +105,9 @@ describe.runIf(built)("processes", () => {
       probes += 1;
     }
     expect(probes).toBeGreaterThan(10);
-    expect(slowest).toBeLessThan(250);
+    // The model runs as one tile for seconds: a blocked loop would hold a probe for most of it. A
+    // shared machine may hold one for a few hundred milliseconds anyway.
+    expect(slowest).toBeLessThan(Math.max(250, (performance.now() - runningSince) / 4));
     expect((await client.job(submitted.id)).status).toBe("succeeded");
 
     const form = new FormData();

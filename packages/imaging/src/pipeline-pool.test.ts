@@ -98,12 +98,18 @@ describe("createPipelinePool", () => {
   });
 
   it("keeps the event loop free while a model runs for seconds", async () => {
+    // One tile for the whole image: run inline, the model would block the loop for the whole run.
+    const wholeImage = startPool(1024);
+    await wholeImage.warmUp(["upscale"]);
     // Twice the slow input's pixels, so that the run lasts well over a second on a fast core too.
     const input = await patternImage({ width: 560, height: 430 });
     const started = performance.now();
-    const stall = await longestStall(pool.run("upscale", input, { scale: 4 }, idle()));
-    expect(performance.now() - started).toBeGreaterThan(1_000);
-    expect(stall).toBeLessThan(100);
+    const stall = await longestStall(wholeImage.run("upscale", input, { scale: 4 }, idle()));
+    const runMs = performance.now() - started;
+    expect(runMs).toBeGreaterThan(1_000);
+    // A shared machine may leave the main thread unscheduled for a while; a blocked loop would stall
+    // for the whole run.
+    expect(stall).toBeLessThan(runMs / 4);
   });
 
   it("stops a canceled job at its next tile, and the pool runs the next job", async () => {
@@ -136,7 +142,8 @@ describe("createPipelinePool", () => {
     const canceledAt = performance.now();
     cancel.abort(new Error("canceled mid-tile"));
     await expect(running).rejects.toThrow("canceled mid-tile");
-    expect(performance.now() - canceledAt).toBeLessThan(50);
+    // The tile itself runs for over a second; a shared machine may delay the settling a little.
+    expect(performance.now() - canceledAt).toBeLessThan(500);
     expect(
       (await wholeImage.run("enhance", await patternImage({ width: 16, height: 16 }), ENHANCE, idle())).width,
     ).toBe(16);

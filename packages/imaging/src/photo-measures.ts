@@ -167,25 +167,13 @@ function binned(plane: Plane): Plane {
   return { values, clipped, width, height };
 }
 
-/** Adds each unclipped interior pixel's mask response to the bin of its gradient magnitude. */
+/** Adds each interior pixel with no clipped sample in its 3×3 neighbourhood to the bin of its gradient magnitude. */
 function accumulate(plane: Plane, acc: Accumulator): void {
-  const { values: v, clipped, width: w, height: h } = plane;
+  const { values: v, width: w, height: h } = plane;
+  const near = clippedNeighbourhoods(plane);
   for (let y = 1; y < h - 1; y++) {
-    for (let x = 1; x < w - 1; x++) {
-      const i = y * w + x;
-      if (
-        clipped[i - w - 1]! |
-        clipped[i - w]! |
-        clipped[i - w + 1]! |
-        clipped[i - 1]! |
-        clipped[i]! |
-        clipped[i + 1]! |
-        clipped[i + w - 1]! |
-        clipped[i + w]! |
-        clipped[i + w + 1]!
-      ) {
-        continue;
-      }
+    for (let x = 1, i = y * w + 1; x < w - 1; x++, i++) {
+      if (near[i]) continue;
       const nw = v[i - w - 1]!;
       const n = v[i - w]!;
       const ne = v[i - w + 1]!;
@@ -202,6 +190,19 @@ function accumulate(plane: Plane, acc: Accumulator): void {
       acc.absSum[bin]! += Math.abs(response);
     }
   }
+}
+
+/** 1 where any sample of the pixel's 3×3 neighbourhood is clipped: the OR over rows, then columns. */
+function clippedNeighbourhoods(plane: Plane): Uint8Array {
+  const { clipped, width: w, height: h } = plane;
+  const rows = new Uint8Array(clipped.length);
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    for (let x = 1; x < w - 1; x++) rows[row + x] = clipped[row + x - 1]! | clipped[row + x]! | clipped[row + x + 1]!;
+  }
+  const near = new Uint8Array(clipped.length);
+  for (let i = w; i < clipped.length - w; i++) near[i] = rows[i - w]! | rows[i]! | rows[i + w]!;
+  return near;
 }
 
 /** σ from the `share` of pixels with the lowest gradient; 0 when too few pixels were usable. */

@@ -243,7 +243,9 @@ describe.runIf(built && browserTestsRun())("web page", () => {
       expect(await page.evaluate("document.activeElement.getAttribute('aria-label')")).toBe("Remove phone.jpg");
       await page.keyboard.press("Tab");
       expect(await page.evaluate("document.activeElement.id")).toBe("op");
-      await page.getByLabel("Operation").selectOption("comic");
+      // The op the first test warmed: a model loaded cold by the worker (nice 10) can take most of
+      // the test's time when the rest of the suite fills the cores.
+      await page.getByLabel("Operation").selectOption("upscale");
       await page.getByRole("button", { name: "Process image" }).focus();
       await page.keyboard.press("Enter");
       await badge(page).filter({ hasText: "Done" }).waitFor();
@@ -252,7 +254,7 @@ describe.runIf(built && browserTestsRun())("web page", () => {
       expect(after?.width).toBeLessThanOrEqual(390);
       expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
       await screenshot(page, "phone-result");
-    });
+    }, 60_000);
   });
 
   it("follows a running job's progress, cancels it and retries it", async () => {

@@ -19,7 +19,9 @@ export const EMBEDDED_WORKER_NICE = 10;
  * by default glibc gives each thread an arena of its own, raises its mmap threshold to 32 MB after
  * the first large free, and keeps freed heap, so a worker that saw one large image holds its peak
  * for good. Two arenas, a fixed 1 MB mmap threshold (large buffers go back to the system when
- * freed) and a 1 MB trim threshold let the child fall back near its start-up size when idle.
+ * freed) and a 1 MB trim threshold let the child fall back near its start-up size when idle. The
+ * cost: a session's first run at a new input size takes fresh pages for every tensor, up to 2.4×
+ * slower (README, "Memory against speed").
  */
 export const CHILD_MALLOC_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: "2",

@@ -43,7 +43,8 @@ RUN apt-get update \
   && groupadd --gid 10001 imagen \
   && useradd --uid 10001 --gid imagen --no-create-home --shell /usr/sbin/nologin imagen
 ENV NODE_ENV=production IMAGEN_EXECUTION_PROVIDER=cpu IMAGEN_MODEL_DIR=/models \
-    MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=1048576
+    MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=1048576 \
+    GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 WORKDIR /app
 COPY --from=build-cpu /app ./
 COPY models/manifest.json ./models/manifest.json
@@ -63,7 +64,8 @@ RUN apt-get update \
   && useradd --uid 10001 --gid imagen --no-create-home --shell /usr/sbin/nologin imagen
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 ENV NODE_ENV=production IMAGEN_EXECUTION_PROVIDER=cuda IMAGEN_MODEL_DIR=/models \
-    MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=1048576
+    MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=1048576 \
+    GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 WORKDIR /app
 COPY --from=build-cuda /app ./
 COPY models/manifest.json ./models/manifest.json

@@ -245,6 +245,24 @@ describe("images and names agree between Cloud Build, k8s, Terraform and the Mak
     expect(worker).toMatch(/^FROM \$\{CUDA_IMAGE\} AS cuda$/m);
     expect(hclBlock(worker, "FROM manifests AS build-cuda")).toContain("ENV ONNXRUNTIME_NODE_INSTALL=cuda12");
   });
+
+  it("both worker images run with the malloc settings npm start gives its worker", () => {
+    const source = read("apps/api/src/embedded-worker.ts");
+    const block = /CHILD_MALLOC_ENV[^=]*= \{([^}]*)\}/.exec(source)?.[1] ?? "";
+    const settings = [...block.matchAll(/(\w+): "([^"]*)"/g)].map(([, name, value]) => `${name}=${value}`);
+    expect(settings).toContain("GLIBC_TUNABLES=glibc.malloc.hugetlb=1");
+    const worker = read("docker/worker.Dockerfile");
+    for (const stage of ["cpu", "cuda"]) {
+      // The stage's text with continuation lines joined, then the words of its ENV line.
+      const from = new RegExp(`^FROM \\S+ AS ${stage}$`, "m").exec(worker)!;
+      const text = worker
+        .slice(from.index + from[0].length)
+        .split(/^FROM /m)[0]!
+        .replaceAll("\\\n", " ");
+      const env = /^ENV (.*)$/m.exec(text)?.[1]?.split(/\s+/) ?? [];
+      for (const setting of settings) expect(env, `${stage} stage`).toContain(setting);
+    }
+  });
 });
 
 describe("Pub/Sub grants cover what each process calls", () => {

@@ -55,15 +55,16 @@ describe("startEmbeddedWorker", () => {
   it("gives its child malloc settings that return freed memory, unless the environment sets them", async () => {
     // The child reports its malloc variables as its problems.
     const script =
-      "const names = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'];\n" +
+      "const names = ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'GLIBC_TUNABLES'];\n" +
       "process.send({ kind: 'imagen-worker-status', problems: names.map((n) => `${n}=${process.env[n]}`), opProblems: {} });\n" +
       "setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(0));";
     const worker = await start(script, { MALLOC_ARENA_MAX: "4" });
-    await vi.waitFor(() => expect(worker.problems()).toHaveLength(3));
+    await vi.waitFor(() => expect(worker.problems()).toHaveLength(4));
     expect(worker.problems()).toEqual([
       "MALLOC_ARENA_MAX=4",
       "MALLOC_MMAP_THRESHOLD_=1048576",
       "MALLOC_TRIM_THRESHOLD_=1048576",
+      "GLIBC_TUNABLES=glibc.malloc.hugetlb=1",
     ]);
   });
 

@@ -85,7 +85,7 @@ function targetRows(
 ): TargetRow[] {
   const rows: TargetRow[] = [];
   for (const o of overhead) {
-    const base = `${o.input}, ${o.reps} reps, ${o.intraOpThreads} intra-op threads; service ${ms(o.serviceMs)} ms`;
+    const base = `${o.input}, ${o.reps} reps, ${o.intraOpThreads} intra-op threads, nice ${o.nice}; service ${ms(o.serviceMs)} ms`;
     const stages = Object.entries(o.jobTimings)
       .map(([k, v]) => `${k.replace(/Ms$/, "")} ${v}`)
       .join(" ");

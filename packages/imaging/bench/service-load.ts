@@ -14,7 +14,7 @@ import type { ServiceContext } from "./service-overhead.js";
 import {
   API_MAIN,
   WORKER_MAIN,
-  childPids,
+  embeddedWorkerPid,
   peakRssMib,
   probeHealth,
   runJob,
@@ -84,10 +84,6 @@ async function startSeparateStack(
   return { api, worker };
 }
 
-async function isWorker(pid: number): Promise<boolean> {
-  return (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).includes("worker/dist/main.js");
-}
-
 /** Probes every target's /healthz every 10 ms while one long upscale runs; then reads the worker's VmHWM. */
 async function probeDuringJob(
   ctx: ServiceContext,
@@ -136,10 +132,7 @@ export async function measureHealth(ctx: ServiceContext): Promise<HealthResult[]
       stack(ctx, dataDir, { IMAGEN_EMBEDDED_WORKER: "true", PORT: String(port) }),
     );
     try {
-      const [workerPid] = await Promise.all(
-        (await childPids(api.child.pid!)).map(async (pid) => ((await isWorker(pid)) ? pid : -1)),
-      ).then((pids) => pids.filter((p) => p > 0));
-      if (workerPid === undefined) throw new Error("no embedded worker child found under the API process");
+      const workerPid = await embeddedWorkerPid(api);
       const targets = [{ name: "API /healthz", url: api.url }];
       // The embedded worker's health server listens on an ephemeral port; its log line names it.
       const listening = await api

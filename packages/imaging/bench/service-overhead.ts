@@ -2,18 +2,21 @@
  * Service section, item 1: each op's whole job over HTTP at about 1 MP (multipart POST to a real API
  * with its embedded worker, polls every 20 ms until succeeded, then the download) against bare
  * `session.run` of the same models on the same image in another process (service-raw.ts) with the
- * worker's intra-op thread count. The two sides alternate, rep by rep.
+ * worker's intra-op thread count and nice value (npm start runs its worker at nice 10; the raw side
+ * at nice 0 would be favoured over it by whatever else the machine runs). The two sides alternate,
+ * rep by rep.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp } from "node:fs/promises";
+import { getPriority, setPriority } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { OpName } from "@imagen/core";
 import { freePort } from "@imagen/testing/stack";
 import { makeInput, spread, type Spread } from "./bench-inputs.js";
 import type { RawReply, RawRequest } from "./service-raw.js";
-import { API_MAIN, runJob, startService, type JobRun } from "./service-stack.js";
+import { API_MAIN, embeddedWorkerPid, runJob, startService, type JobRun } from "./service-stack.js";
 
 export interface ServiceContext {
   dir: string;
@@ -51,6 +54,8 @@ export interface OverheadResult {
   input: string;
   reps: number;
   intraOpThreads: number;
+  /** The nice value of the embedded worker, and so of the raw side. */
+  nice: number;
   tileRuns: number;
   wholeRuns: number;
   /** Models whose tiles the whole-image figure replaces with one run (none: both figures run the same tensors). */
@@ -74,9 +79,15 @@ export function workerIntraOpThreads(env: ServiceContext["env"], cores: number, 
   return Number(env["WORKER_INTRA_OP_THREADS"] ?? Math.max(1, Math.floor(cpu / pool)));
 }
 
-function startRaw(threads: number, models: string): { child: ChildProcess; ask(r: RawRequest): Promise<RawReply> } {
+function startRaw(
+  threads: number,
+  nice: number,
+  models: string,
+): { child: ChildProcess; ask(r: RawRequest): Promise<RawReply> } {
   const script = fileURLToPath(new URL("./service-raw.js", import.meta.url));
   const child = fork(script, [String(threads), models], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // Set before the process makes its inference threads, which inherit it (as the embedded worker's do).
+  setPriority(child.pid!, nice);
   let queue: Promise<unknown> = once(child, "message");
   const ask = (r: RawRequest): Promise<RawReply> => {
     const next = queue.then(async () => {
@@ -100,8 +111,9 @@ export async function measureOverhead(ctx: ServiceContext, cores: number): Promi
     ...{ IMAGEN_EMBEDDED_WORKER: "true", IMAGEN_BACKEND: "local", IMAGEN_DATA_DIR: dataDir },
     ...{ IMAGEN_MODEL_DIR: ctx.models, PORT: String(port), HOST: "127.0.0.1" },
   });
-  ctx.log(`  ${api.name} ready in ${(api.readyMs / 1000).toFixed(1)} s`);
-  const raw = startRaw(threads, ctx.models);
+  const nice = getPriority(await embeddedWorkerPid(api));
+  ctx.log(`  ${api.name} ready in ${(api.readyMs / 1000).toFixed(1)} s; its worker and the raw side at nice ${nice}`);
+  const raw = startRaw(threads, nice, ctx.models);
   try {
     const inputs = new Map<OpName, string>();
     const prepared = new Map<OpName, Extract<RawReply, { kind: "prepared" }>>();
@@ -150,6 +162,7 @@ export async function measureOverhead(ctx: ServiceContext, cores: number): Promi
         input: path.basename(inputs.get(plan.op)!),
         reps: walls.length,
         intraOpThreads: threads,
+        nice,
         ...{ tileRuns: p.tileRuns, wholeRuns: p.wholeRuns, tiledModels: p.tiledModels },
         serviceMs: spread(walls),
         serviceDoneMs: spread(r.service.map((s) => s.doneMs)),

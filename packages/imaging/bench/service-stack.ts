@@ -226,3 +226,12 @@ export async function childPids(pid: number): Promise<number[]> {
     .filter((s) => s.length > 0)
     .map(Number);
 }
+
+/** The embedded worker under an `npm start` API process: the child running the worker's build. */
+export async function embeddedWorkerPid(api: ServiceProcess): Promise<number> {
+  for (const pid of await childPids(api.child.pid!)) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes("worker/dist/main.js")) return pid;
+  }
+  throw new Error("no embedded worker child found under the API process");
+}

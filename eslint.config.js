@@ -12,7 +12,7 @@ const APPS = {
 };
 const ONLY_IMAGING_RUNS_MODELS = ["sharp", "onnxruntime-node"].map((name) => ({
   name,
-  message: "Only @imagen/imaging runs sharp and onnxruntime.",
+  message: "Only @imagen/imaging (and @imagen/catalogue, for headers) runs sharp and onnxruntime.",
 }));
 
 /** `no-restricted-imports` options: deep imports are always refused; a later block replaces, not merges, them. */
@@ -63,6 +63,16 @@ export default tseslint.config(
   {
     files: ["packages/**"],
     rules: { "no-restricted-imports": restrict({ patterns: [APPS] }) },
+  },
+  {
+    // What the API carries: it never loads onnxruntime, nor the package that runs the models.
+    files: ["packages/catalogue/**"],
+    rules: {
+      "no-restricted-imports": restrict({
+        paths: [{ name: "onnxruntime-node", message: "The catalogue runs no model." }],
+        patterns: [APPS, { group: ["@imagen/imaging", "@imagen/imaging/*"], message: "The catalogue runs no model." }],
+      }),
+    },
   },
   {
     files: ["packages/backend-*/**", "packages/backends/**"],
@@ -117,16 +127,18 @@ export default tseslint.config(
       "no-restricted-imports": restrict({
         paths: [
           ...ONLY_IMAGING_RUNS_MODELS,
-          { name: "@imagen/imaging", message: "The API runs no model: import @imagen/imaging/catalogue." },
+          { name: "@imagen/imaging", message: "The API runs no model: import @imagen/catalogue." },
         ],
         patterns: [{ group: ["@imagen/worker", "@imagen/worker/*"], message: "The API does not carry the worker." }],
       }),
     },
   },
   {
-    // The submission load bench encodes its upload with the imaging package; it is not the API.
+    // The submission load bench makes its upload with sharp; it is not the API.
     files: ["apps/api/bench/**"],
-    rules: { "no-restricted-imports": restrict({ paths: ONLY_IMAGING_RUNS_MODELS }) },
+    rules: {
+      "no-restricted-imports": restrict({ paths: [{ name: "onnxruntime-node", message: "The API runs no model." }] }),
+    },
   },
   { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
 );

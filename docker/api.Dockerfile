@@ -12,7 +12,8 @@ WORKDIR /src
 COPY . .
 RUN npx --yes turbo@2.11.9 prune @imagen/api --docker --out-dir /out
 
-# 2. Install, build, then drop dev dependencies. .npmrc skips onnxruntime-node's CUDA download.
+# 2. Install, build, then drop dev dependencies (onnxruntime-node comes only with the test tooling,
+#    so it goes too). .npmrc skips its CUDA download.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY --from=prune /out/json/ ./

@@ -18,8 +18,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { decodeImage, encodeImage } from "@imagen/imaging";
 import autocannon from "autocannon";
+import sharp from "sharp";
 import { formatTopSelfTime, summariseProfile, type CpuProfile } from "./cpu-profile.js";
 import type { ServerReady } from "./submit-server.js";
 
@@ -152,8 +152,9 @@ async function main(): Promise<void> {
   const resultsDir = path.join(REPO_ROOT, "bench-results");
   const servers: Server[] = [];
   try {
-    const photo = await decodeImage(await readFile(PHOTO), { maxInputPixels: 40_000_000 });
-    const jpeg = (await encodeImage(photo, { format: "jpeg", quality: JPEG_QUALITY })).data;
+    const { data: jpeg, info: photo } = await sharp(await readFile(PHOTO))
+      .jpeg({ quality: JPEG_QUALITY })
+      .toBuffer({ resolveWithObject: true });
     const upload = multipartBody(jpeg);
     const profileDir = path.join(resultsDir, `submit-profile-${Date.now()}`);
     const execArgv = args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];

@@ -10,7 +10,7 @@
 import multipart from "@fastify/multipart";
 import { createLocalBackend } from "@imagen/backend-local";
 import { createLogger } from "@imagen/core";
-import { configureSharp, createModelRegistry, loadManifest } from "@imagen/imaging";
+import { configureSharp, createModelRegistry, loadManifest } from "@imagen/catalogue";
 import Fastify, { type FastifyInstance } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type * as AppModule from "../src/app.js";

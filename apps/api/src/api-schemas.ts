@@ -7,7 +7,7 @@ import {
   type ErrorCode,
   type OpName,
 } from "@imagen/core";
-import type { ModelRegistry } from "@imagen/imaging/catalogue";
+import type { ModelRegistry } from "@imagen/catalogue";
 import { Type, type TSchema } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { UPLOAD_CONTENT_TYPES } from "./staged-upload.js";

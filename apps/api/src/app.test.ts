@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createLocalBackend } from "@imagen/backend-local";
 import { createLogger } from "@imagen/core";
-import { createModelRegistry, loadManifest } from "@imagen/imaging/catalogue";
+import { createModelRegistry, loadManifest } from "@imagen/catalogue";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels } from "@imagen/testing/stack";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";

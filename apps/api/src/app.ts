@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import multipart from "@fastify/multipart";
 import type { BlobStore, ImageLimits, JobQueue, JobStore, Logger } from "@imagen/core";
-import type { ModelRegistry } from "@imagen/imaging/catalogue";
+import type { ModelRegistry } from "@imagen/catalogue";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { registerApiKeyAuth } from "./api-keys.js";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
 import { readBackendConfig, type BackendConfig } from "@imagen/backends";
 import { EnvReader, readServiceConfig, type ServiceConfig } from "@imagen/core";
-import { readModelSource, type ModelSourceSpec } from "@imagen/imaging/catalogue";
+import { readModelSource, type ModelSourceSpec } from "@imagen/catalogue";
 import { apiKeyEntriesOfFile, apiKeyEntriesOfList, parseApiKeys, type ApiKey } from "./api-keys.js";
 import type { OverloadConfig } from "./overload.js";
 import type { Quotas } from "./quotas.js";

@@ -1,12 +1,44 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
-const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+interface Manifest {
+  name: string;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
-};
+}
+
+const readManifest = (url: URL) => JSON.parse(readFileSync(url, "utf8")) as Manifest;
+const manifest = readManifest(new URL("../package.json", import.meta.url));
+
+/** Every workspace package of the repo by name. */
+function workspaceManifests(): Map<string, Manifest> {
+  const root = new URL("../../../", import.meta.url);
+  const found = new Map<string, Manifest>();
+  for (const dir of ["apps", "packages"]) {
+    for (const name of readdirSync(new URL(dir, root))) {
+      const file = new URL(`${dir}/${name}/package.json`, root);
+      if (existsSync(file)) found.set(readManifest(file).name, readManifest(file));
+    }
+  }
+  return found;
+}
+
+/** The runtime dependencies of `start`, following workspace packages (what `npm prune --omit=dev` keeps in the image). */
+function runtimeClosure(start: Manifest, workspaces: Map<string, Manifest>): Set<string> {
+  const seen = new Set<string>();
+  const visit = (m: Manifest) => {
+    for (const dep of Object.keys(m.dependencies ?? {})) {
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      const inner = workspaces.get(dep);
+      if (inner) visit(inner);
+    }
+  };
+  visit(start);
+  return seen;
+}
 
 describe("the API's dependencies", () => {
   it("list no app: the worker runs as its own process, never inside the API's image or code", () => {
@@ -17,6 +49,12 @@ describe("the API's dependencies", () => {
   it("pick the backend through the shared selection package, not an adapter directly", () => {
     expect(Object.keys(manifest.dependencies ?? {})).toContain("@imagen/backends");
     expect(Object.keys(manifest.dependencies ?? {}).filter((name) => name.startsWith("@imagen/backend-"))).toEqual([]);
+  });
+
+  it("never reach onnxruntime-node or the imaging package, so the API image does not carry them", () => {
+    const closure = runtimeClosure(manifest, workspaceManifests());
+    expect(closure).toContain("@imagen/catalogue");
+    expect([...closure].filter((name) => name === "onnxruntime-node" || name === "@imagen/imaging")).toEqual([]);
   });
 });
 
@@ -31,7 +69,7 @@ describe.runIf(built && process.platform === "linux")("the API process", () => {
     const script = [
       ...MAIN_IMPORTS.map((url) => `await import(${JSON.stringify(url)});`),
       'await import("@imagen/backends");',
-      'await import("@imagen/imaging/catalogue");',
+      'await import("@imagen/catalogue");',
       'const maps = (await import("node:fs")).readFileSync("/proc/self/maps", "utf8");',
       'process.stdout.write(String(maps.includes("onnxruntime")));',
     ].join("\n");

@@ -1,4 +1,4 @@
-import { probeImage } from "@imagen/imaging/catalogue";
+import { probeImage } from "@imagen/catalogue";
 import { decompressionBombPng, notAnImage, patternImage, truncatedJpeg } from "@imagen/testing/images";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createApiHarness, multipart, type ApiHarness } from "../test/harness.js";

@@ -1,5 +1,5 @@
 import type { OpName, OpOptions } from "@imagen/core";
-import { choiceProblems, chooseModels, type ModelRegistry } from "@imagen/imaging/catalogue";
+import { choiceProblems, chooseModels, type ModelRegistry } from "@imagen/catalogue";
 
 /** What an API that runs the models itself (the embedded worker of `npm start`) knows of them. */
 export interface LocalRun {

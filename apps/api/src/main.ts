@@ -1,6 +1,6 @@
 import { backendProblems, createBackend, modelSourceFor } from "@imagen/backends";
 import { createLogger, loadConfigOrExit, onShutdownSignal } from "@imagen/core";
-import { configureSharp, createModelRegistry, loadManifest } from "@imagen/imaging/catalogue";
+import { configureSharp, createModelRegistry, loadManifest } from "@imagen/catalogue";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { buildApp } from "./app.js";
 import { loadApiConfig } from "./config.js";

@@ -18,7 +18,7 @@ import {
   type OpName,
   type OpOptions,
 } from "@imagen/core";
-import { probeImage, type ModelRegistry } from "@imagen/imaging/catalogue";
+import { probeImage, type ModelRegistry } from "@imagen/catalogue";
 import { idempotencyClaim, replayOf, requestFingerprint, type RequestIdentity } from "./idempotency.js";
 import { localRunProblems, type LocalRun } from "./local-run.js";
 import { assertOptionsShape } from "./options-guard.js";

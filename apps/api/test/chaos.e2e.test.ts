@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { probeImage } from "@imagen/imaging/catalogue";
+import { probeImage } from "@imagen/catalogue";
 import { patternImage, type FixtureFormat } from "@imagen/testing/images";
 import { writeTestModels } from "@imagen/testing/stack";
 import { afterEach, describe, expect, it, vi } from "vitest";

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { getPriority } from "node:os";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { probeImage } from "@imagen/imaging/catalogue";
+import { probeImage } from "@imagen/catalogue";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels } from "@imagen/testing/stack";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createLocalBackend } from "@imagen/backend-local";
 import { createLogger, OP_NAMES, type BlobStore, type ImageLimits } from "@imagen/core";
-import { createModelRegistry, loadManifest } from "@imagen/imaging/catalogue";
+import { createModelRegistry, loadManifest } from "@imagen/catalogue";
 import { writeTestModels } from "@imagen/testing/stack";
 import type { FastifyInstance } from "fastify";
 import { Registry } from "prom-client";

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { probeImage } from "@imagen/imaging/catalogue";
+import { probeImage } from "@imagen/catalogue";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels, type SlowUpscaleSpec } from "@imagen/testing/stack";
 import type { Browser, BrowserContext, Page } from "playwright-core";

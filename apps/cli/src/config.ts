@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { EnvReader, readImageLimits, type ImageLimits, type ModelConfig } from "@imagen/core";
-import { DEFAULT_MANIFEST_PATH } from "@imagen/imaging/catalogue";
+import { DEFAULT_MANIFEST_PATH } from "@imagen/catalogue";
 
 /** What `imagen` reads from its environment; flags override the API and model settings per run. */
 export interface CliConfig {

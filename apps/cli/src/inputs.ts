@@ -1,7 +1,7 @@
 import type { Dirent } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import * as path from "node:path";
-import { sniffFormat } from "@imagen/imaging/catalogue";
+import { sniffFormat } from "@imagen/catalogue";
 import { UsageError } from "./usage-error.js";
 
 /** A file to process: where it is, how the output names it, and the sub-folder its output goes to. */

@@ -1,5 +1,5 @@
 import { OP_DESCRIPTIONS, OP_NAMES, OP_OPTION_SCHEMAS } from "@imagen/core";
-import type { ModelManifest } from "@imagen/imaging/catalogue";
+import type { ModelManifest } from "@imagen/catalogue";
 import type { Paint } from "./output/paint.js";
 import { renderTable } from "./output/table.js";
 

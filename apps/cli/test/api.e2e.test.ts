@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { probeImage } from "@imagen/imaging/catalogue";
+import { probeImage } from "@imagen/catalogue";
 import { freePort, writeTestModels } from "@imagen/testing/stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GOOD, writeGoodFolder, writeMixedFolder } from "./fixtures.js";

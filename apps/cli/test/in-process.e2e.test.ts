@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { probeImage } from "@imagen/imaging/catalogue";
+import { probeImage } from "@imagen/catalogue";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels, type TestModels } from "@imagen/testing/stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

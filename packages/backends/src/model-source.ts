@@ -1,5 +1,5 @@
 import { createGcsModelSource } from "@imagen/backend-gcp";
-import { createModelSource, type ModelSource, type ModelSourceSpec } from "@imagen/imaging/catalogue";
+import { createModelSource, type ModelSource, type ModelSourceSpec } from "@imagen/catalogue";
 import type { BackendConfig } from "./backend-config.js";
 
 /**

@@ -14,7 +14,7 @@ import {
   type ReferenceMask,
 } from "../test/reference-masks.js";
 import { DEFAULT_BACKGROUND_SETTINGS, removeBackground, type BackgroundSettings } from "./background-removal.js";
-import type { ModelRegistry } from "./models.js";
+import type { ModelRegistry } from "@imagen/catalogue";
 import type { Pipelines } from "./pipelines.js";
 import type { LoadedModel, SessionCache } from "./sessions.js";
 

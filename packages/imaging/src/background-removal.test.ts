@@ -14,7 +14,7 @@ import {
 } from "./background-removal.js";
 import type { DecodedImage } from "./decode.js";
 import { planMaskInput, predictMask } from "./mask-model.js";
-import type { ModelContract } from "./models.js";
+import type { ModelContract } from "@imagen/catalogue";
 import type { Pipelines } from "./pipelines.js";
 import type { LoadedModel } from "./sessions.js";
 

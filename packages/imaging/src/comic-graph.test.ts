@@ -16,7 +16,7 @@ import {
   comicReceptiveRadius,
 } from "./comic-graph.js";
 import { runImageToImage, type RgbImage, type RunContext } from "./image-to-image.js";
-import type { ModelContract } from "./models.js";
+import type { ModelContract } from "@imagen/catalogue";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const COMMITTED = path.join(REPO_ROOT, "models", COMIC_MODEL_FILE);

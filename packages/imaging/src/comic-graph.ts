@@ -16,7 +16,7 @@
  * at least {@link COMIC_RECEPTIVE_RADIUS} px of context computes the same pixels as a whole-image run.
  */
 import { createGraphBuilder, type GraphBuilder } from "@imagen/onnx-graph";
-import type { ModelContract } from "./models.js";
+import type { ModelContract } from "@imagen/catalogue";
 
 /** One bilateral iteration: a horizontal then a vertical pass over taps at `dilation`·k px, |k| ≤ `radius`. */
 export interface BilateralIteration {

@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import type { OutputFormat } from "@imagen/core";
-import type { ModelContract } from "./models.js";
+import type { ModelContract } from "@imagen/catalogue";
 
 /** Raw 8-bit sRGB pixels to encode; `alpha` is one channel or null. */
 export interface RawImage {

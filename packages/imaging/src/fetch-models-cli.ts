@@ -6,9 +6,9 @@
  */
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import type { DownloadProgress } from "./model-download.js";
-import { createModelSource, parseModelSource } from "./model-source.js";
-import { createModelRegistry, loadManifest } from "./models.js";
+import type { DownloadProgress } from "@imagen/catalogue";
+import { createModelSource, parseModelSource } from "@imagen/catalogue";
+import { createModelRegistry, loadManifest } from "@imagen/catalogue";
 
 // eslint-disable-next-line no-restricted-properties -- an entry point, like apps/*/src/main.ts
 const env = process.env;

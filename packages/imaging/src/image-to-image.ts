@@ -4,7 +4,7 @@ import sharp from "sharp";
 import { AppError } from "@imagen/core";
 import type { DecodedImage } from "./decode.js";
 import type { RawImage } from "./encode.js";
-import type { ModelContract } from "./models.js";
+import type { ModelContract } from "@imagen/catalogue";
 import { hwcToNchw, nchwToHwc, type Rect } from "./tensor.js";
 import { planTiles, type Tile } from "./tiling.js";
 

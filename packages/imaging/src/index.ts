@@ -1,5 +1,5 @@
-// The catalogue, model choice and probing; the rest is what runs the models.
-export * from "./catalogue.js";
+// The catalogue, model choice, downloads and probing (@imagen/catalogue); the rest is what runs the models.
+export * from "@imagen/catalogue";
 export { removeBackground } from "./background-removal.js";
 export { planMaskInput, type MaskInputPlan } from "./mask-model.js";
 export { decodeImage, splitAlpha, type DecodedImage } from "./decode.js";
@@ -14,8 +14,6 @@ export {
   type TileOverrides,
   type TransformPlan,
 } from "./image-to-image.js";
-export { downloadModel, type DownloadProgress, type DownloadTarget } from "./model-download.js";
-export { createHttpModelSource, createUrlModelSource } from "./model-source.js";
 export { createPipelinePool, type PipelinePool, type PipelinePoolOptions, type ThreadBudget } from "./pipeline-pool.js";
 export { OP_HANDLERS, type JobRef, type OpContext, type OpHandler, type OpModels, type OpTable } from "./ops/index.js";
 export {

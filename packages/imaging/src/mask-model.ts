@@ -4,7 +4,7 @@ import sharp from "sharp";
 import { AppError } from "@imagen/core";
 import type { FloatPlane } from "./guided-filter.js";
 import { addTime, type RgbImage, type StageTimes } from "./image-to-image.js";
-import type { ModelContract } from "./models.js";
+import type { ModelContract } from "@imagen/catalogue";
 import type { LoadedModel } from "./sessions.js";
 import { hwcToNchw } from "./tensor.js";
 

@@ -4,7 +4,7 @@ import { COMIC_STYLES, OP_NAMES, UPSCALE_QUALITIES } from "@imagen/core";
 import { sha256Hex } from "@imagen/testing/onnx";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_MODELS_DIR, createTinyModelDir } from "../test/model-fixtures.js";
-import { createModelRegistry, loadManifest, parseManifest, type ModelManifest } from "./models.js";
+import { createModelRegistry, loadManifest, parseManifest, type ModelManifest } from "@imagen/catalogue";
 
 describe("loadManifest", () => {
   it("loads and validates the repo's models/manifest.json", async () => {

@@ -6,7 +6,7 @@ import { isPermanentJobError, parseOptions } from "@imagen/core";
 import { patternImage } from "@imagen/testing/images";
 import { writeTestModels } from "@imagen/testing/stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createModelRegistry, loadManifest } from "./models.js";
+import { createModelRegistry, loadManifest } from "@imagen/catalogue";
 import { createPipelinePool, type PipelinePool } from "./pipeline-pool.js";
 import { createPipelines } from "./pipelines.js";
 import { createSessionCache } from "./sessions.js";

@@ -3,8 +3,8 @@ import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { LOG_LEVELS, type Logger, type LogLevel } from "@imagen/core";
 import type { TileOverrides } from "./image-to-image.js";
-import { chooseModels, modelsOf } from "./model-choice.js";
-import type { ModelManifest, ModelRegistry } from "./models.js";
+import { chooseModels, modelsOf } from "@imagen/catalogue";
+import type { ModelManifest, ModelRegistry } from "@imagen/catalogue";
 import type { PipelineTask, PipelineTaskResult, PipelineThreadData } from "./pipeline-thread.js";
 import {
   SUPPORTED_OPS,

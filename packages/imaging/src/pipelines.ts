@@ -12,11 +12,11 @@ import {
 import { decodeImage } from "./decode.js";
 import { defaultOutputFormat, encodeImage } from "./encode.js";
 import type { RunContext, StageTimes, TileOverrides } from "./image-to-image.js";
-import { chooseModels, modelsOf } from "./model-choice.js";
-import type { ModelEntry, ModelRegistry } from "./models.js";
+import { chooseModels, modelsOf } from "@imagen/catalogue";
+import type { ModelEntry, ModelRegistry } from "@imagen/catalogue";
 import { OP_HANDLERS, type JobRef, type OpModels } from "./ops/index.js";
-import { assertPixelLimit } from "./pixel-limit.js";
-import { probeImage } from "./probe.js";
+import { assertPixelLimit } from "@imagen/catalogue";
+import { probeImage } from "@imagen/catalogue";
 import type { LoadedModel, SessionCache } from "./sessions.js";
 
 /** Size limits, each configurable; output is checked from the header before decoding. */

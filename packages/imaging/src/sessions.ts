@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
 import { AppError, type Logger } from "@imagen/core";
-import type { ModelEntry } from "./models.js";
+import type { ModelEntry } from "@imagen/catalogue";
 
 /** A catalogue entry with its open session. */
 export interface LoadedModel {

@@ -7,7 +7,7 @@ import { psnr, rgbPixels } from "../test/image-metrics.js";
 import { meanLaplacian } from "../test/sharpness.js";
 import { idle, openRealPipelines, TEST_IMAGES_DIR } from "../test/model-fixtures.js";
 import { runImageToImage } from "./image-to-image.js";
-import type { ModelRegistry } from "./models.js";
+import type { ModelRegistry } from "@imagen/catalogue";
 import type { Pipelines } from "./pipelines.js";
 import type { SessionCache } from "./sessions.js";
 

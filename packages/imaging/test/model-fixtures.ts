@@ -18,7 +18,7 @@ import {
   type ModelEntry,
   type ModelManifest,
   type ModelRegistry,
-} from "../src/models.js";
+} from "@imagen/catalogue";
 import { createPipelines, type Pipelines } from "../src/pipelines.js";
 import { createSessionCache, type SessionCache } from "../src/sessions.js";
 

@@ -1,5 +1,5 @@
 import { OP_DESCRIPTIONS, OP_NAMES, parseOptions, type OpName } from "@imagen/core";
-import type { ModelRegistry } from "@imagen/imaging/catalogue";
+import type { ModelRegistry } from "@imagen/catalogue";
 import type { FastifyInstance } from "fastify";
 import { exposedOptionsSchema, response } from "../api-schemas.js";
 import { localRunProblems, type LocalRun } from "../local-run.js";

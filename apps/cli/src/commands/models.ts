@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import * as path from "node:path";
-import { createModelRegistry, loadManifest, type ModelEntry } from "@imagen/imaging/catalogue";
+import { createModelRegistry, loadManifest, type ModelEntry } from "@imagen/catalogue";
 import type { CommandContext } from "../context.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { formatBytes } from "../output/format.js";

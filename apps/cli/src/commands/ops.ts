@@ -1,4 +1,4 @@
-import { loadManifest } from "@imagen/imaging/catalogue";
+import { loadManifest } from "@imagen/catalogue";
 import type { CommandContext } from "../context.js";
 import { requireApi } from "../context.js";
 import { EXIT_CODES } from "../exit-codes.js";

@@ -1,6 +1,7 @@
 /**
- * The light half of the package, for processes that run no model (the API): the model catalogue
- * and registry, model choice, and image header probing. Nothing here loads onnxruntime.
+ * What a process that runs no model (the API) needs of the models: the catalogue and registry,
+ * model choice, model downloads, and image header probing. Nothing here loads onnxruntime, and this
+ * package does not depend on it, so the API's image does not carry it.
  */
 export { configureSharp } from "./configure-sharp.js";
 export { chooseModels, choiceProblems, modelsOf, type ModelChoice } from "./model-choice.js";
@@ -15,7 +16,11 @@ export {
   type ModelRegistry,
   type ModelRegistryOptions,
 } from "./models.js";
+export { downloadModel, type DownloadProgress, type DownloadTarget } from "./model-download.js";
+export { assertPixelLimit } from "./pixel-limit.js";
 export {
+  createHttpModelSource,
+  createUrlModelSource,
   createModelSource,
   parseModelSource,
   readModelSource,

@@ -12,8 +12,9 @@ const APPS = {
 };
 const ONLY_IMAGING_RUNS_MODELS = ["sharp", "onnxruntime-node"].map((name) => ({
   name,
-  message: "Only @imagen/imaging (and @imagen/catalogue, for headers) runs sharp and onnxruntime.",
+  message: "Only @imagen/imaging runs onnxruntime; sharp is for it and @imagen/catalogue (headers).",
 }));
+const NO_MODEL = "Runs no model: never imports onnxruntime or @imagen/imaging.";
 
 /** `no-restricted-imports` options: deep imports are always refused; a later block replaces, not merges, them. */
 function restrict({ paths = [], patterns = [] } = {}) {
@@ -69,8 +70,8 @@ export default tseslint.config(
     files: ["packages/catalogue/**"],
     rules: {
       "no-restricted-imports": restrict({
-        paths: [{ name: "onnxruntime-node", message: "The catalogue runs no model." }],
-        patterns: [APPS, { group: ["@imagen/imaging", "@imagen/imaging/*"], message: "The catalogue runs no model." }],
+        paths: [{ name: "onnxruntime-node", message: NO_MODEL }],
+        patterns: [APPS, { group: ["@imagen/imaging", "@imagen/imaging/*"], message: NO_MODEL }],
       }),
     },
   },
@@ -137,7 +138,7 @@ export default tseslint.config(
     // The submission load bench makes its upload with sharp; it is not the API.
     files: ["apps/api/bench/**"],
     rules: {
-      "no-restricted-imports": restrict({ paths: [{ name: "onnxruntime-node", message: "The API runs no model." }] }),
+      "no-restricted-imports": restrict({ paths: [{ name: "onnxruntime-node", message: NO_MODEL }] }),
     },
   },
   { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },

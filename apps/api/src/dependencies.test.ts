@@ -19,7 +19,9 @@ function workspaceManifests(): Map<string, Manifest> {
   for (const dir of ["apps", "packages"]) {
     for (const name of readdirSync(new URL(dir, root))) {
       const file = new URL(`${dir}/${name}/package.json`, root);
-      if (existsSync(file)) found.set(readManifest(file).name, readManifest(file));
+      if (!existsSync(file)) continue;
+      const workspace = readManifest(file);
+      found.set(workspace.name, workspace);
     }
   }
   return found;

@@ -67,7 +67,7 @@ describe("estimateNoise", () => {
     expect(e.fine).toBeLessThan(10.5);
   });
 
-  it("samples photos over 1 MP in regions and still reads their σ", () => {
+  it("samples photos over 0.3 MP in regions and still reads their σ", () => {
     const big = withGaussianNoise(
       grey(1400, 1000, (x, y) => 100 + 50 * Math.sin(x / 90) * Math.cos(y / 70)),
       7,

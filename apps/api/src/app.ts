@@ -12,7 +12,7 @@ import { createApiMetrics, registerHttpMetrics } from "./http-metrics.js";
 import { createJobWatcher } from "./job-watch.js";
 import { registerGuardedJsonParser } from "./json-body.js";
 import type { LocalRun } from "./local-run.js";
-import { registerMetricsRoute } from "./metrics-app.js";
+import { registerMetricsRoute, registryMetrics, type MetricsSource } from "./metrics-app.js";
 import { methodNotAllowed } from "./method-not-allowed.js";
 import { registerOpenApi } from "./openapi.js";
 import { overloadReasons, registerOverloadShedding } from "./overload.js";
@@ -39,6 +39,8 @@ export interface AppDeps {
   localRun: LocalRun | undefined;
   log: Logger;
   metricsRegistry: Registry;
+  /** What `/metrics` serves; default: `metricsRegistry` (`npm start` adds its embedded worker's). */
+  metricsSource?: MetricsSource;
   /** What keeps the service from being ready (backends, an embedded worker's models); empty when ready. */
   readiness: () => Promise<string[]>;
 }
@@ -175,7 +177,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     ],
   });
   await app.register(webRoutes);
-  if (edge.metricsPort === undefined) registerMetricsRoute(app, deps.metricsRegistry);
+  if (edge.metricsPort === undefined)
+    registerMetricsRoute(app, deps.metricsSource ?? registryMetrics(deps.metricsRegistry));
   wrongMethods.register();
   return app;
 }

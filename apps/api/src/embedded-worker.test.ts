@@ -68,6 +68,42 @@ describe("startEmbeddedWorker", () => {
     ]);
   });
 
+  it("asks its child for its metrics over IPC, and gets null when the child does not answer in time or has exited", async () => {
+    const status = { kind: "imagen-worker-status", problems: [], opProblems: {} };
+    const family = { name: "worker_jobs_total", help: "Jobs", type: "counter", aggregator: "sum" };
+    // Answers every other request, so that one of two waits out its timeout.
+    const answering = childScript(
+      status,
+      "let n = 0;\n" +
+        "process.on('message', (m) => { if (m.kind !== 'imagen-worker-metrics-request' || n++ % 2) return;\n" +
+        `  process.send({ kind: 'imagen-worker-metrics', id: m.id, metrics: [{ ...${JSON.stringify(family)}, values: [{ value: m.id, labels: {} }] }] }); });\n` +
+        "process.on('SIGTERM', () => process.exit(0));",
+    );
+    const worker = await start(answering);
+    await vi.waitFor(() => expect(worker.problems()).toEqual([]));
+    expect(await worker.metrics(5_000)).toEqual([{ ...family, values: [{ value: 0, labels: {} }] }]);
+    const started = performance.now();
+    expect(await worker.metrics(200)).toBeNull();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    expect(await worker.metrics(5_000)).toEqual([{ ...family, values: [{ value: 2, labels: {} }] }]);
+    await worker.stop(2_000);
+    expect(await worker.metrics(5_000)).toBeNull();
+  });
+
+  it("passes on that its child could not collect its metrics as null", async () => {
+    const status = { kind: "imagen-worker-status", problems: [], opProblems: {} };
+    const failing = childScript(
+      status,
+      "process.on('message', (m) => process.send({ kind: 'imagen-worker-metrics', id: m.id, error: 'collect failed' }));\n" +
+        "process.on('SIGTERM', () => process.exit(0));",
+    );
+    const worker = await start(failing);
+    await vi.waitFor(() => expect(worker.problems()).toEqual([]));
+    const started = performance.now();
+    expect(await worker.metrics(10_000)).toBeNull();
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
   it("refuses to start without the worker build, naming the file", () => {
     expect(() => startEmbeddedWorker({ env: {}, log, entry: path.join(dir, "missing.js") })).toThrow(
       /IMAGEN_EMBEDDED_WORKER=true needs the worker build at .*missing\.js/,

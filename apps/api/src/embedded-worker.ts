@@ -3,7 +3,15 @@ import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { setPriority } from "node:os";
 import { fileURLToPath } from "node:url";
-import { ConfigError, isWorkerStatusMessage, type Logger, type WorkerStatusMessage } from "@imagen/core";
+import {
+  ConfigError,
+  isWorkerMetricsReply,
+  isWorkerStatusMessage,
+  type Logger,
+  type WorkerMetricsRequest,
+  type WorkerStatusMessage,
+} from "@imagen/core";
+import type { Registry } from "prom-client";
 import type { LocalRun } from "./local-run.js";
 
 /**
@@ -39,7 +47,15 @@ export interface EmbeddedWorker extends LocalRun {
   problems(): string[];
   /** SIGTERM, then waits for the child to drain and exit (SIGKILL after `timeoutMs`). */
   stop(timeoutMs: number): Promise<void>;
+  /**
+   * The child's metrics registry (prom-client's JSON form), asked for over the IPC channel; null
+   * when the child has exited, fails to collect them, or does not answer within `timeoutMs`.
+   */
+  metrics(timeoutMs: number): Promise<WorkerMetrics | null>;
 }
+
+/** A metrics registry in prom-client's JSON form (`getMetricsAsJSON()`). */
+export type WorkerMetrics = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
 
 /**
  * Runs the worker of `npm start` as a child process: inference, decoding and encoding get their own
@@ -57,6 +73,8 @@ export function startEmbeddedWorker(options: { env: NodeJS.ProcessEnv; log: Logg
   let status: WorkerStatusMessage | null = null;
   let exited: string | null = null;
   let stopping = false;
+  let nextMetricsId = 0;
+  const metricsWaiting = new Map<number, (metrics: WorkerMetrics | null) => void>();
   const child: ChildProcess = fork(entry, [], {
     env: { ...CHILD_MALLOC_ENV, ...options.env, WORKER_PORT: "0", WORKER_HOST: "127.0.0.1" },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -65,6 +83,10 @@ export function startEmbeddedWorker(options: { env: NodeJS.ProcessEnv; log: Logg
   if (child.pid !== undefined) setPriority(child.pid, EMBEDDED_WORKER_NICE);
   child.on("message", (message: unknown) => {
     if (isWorkerStatusMessage(message)) status = message;
+    if (isWorkerMetricsReply(message)) {
+      if ("error" in message) log.warn({ error: message.error }, "embedded worker could not collect its metrics");
+      metricsWaiting.get(message.id)?.("metrics" in message ? (message.metrics as WorkerMetrics) : null);
+    }
   });
   // A fork that fails to start (no such file, no resources) emits this instead of exiting.
   child.on("error", (err) => {
@@ -73,6 +95,7 @@ export function startEmbeddedWorker(options: { env: NodeJS.ProcessEnv; log: Logg
   });
   child.on("exit", (code, signal) => {
     exited = `the embedded worker exited (${signal ?? `code ${code}`})`;
+    for (const answer of metricsWaiting.values()) answer(null);
     if (!stopping)
       log.error({ code, signal }, "embedded worker exited; its ops are unavailable until the API restarts");
   });
@@ -85,6 +108,23 @@ export function startEmbeddedWorker(options: { env: NodeJS.ProcessEnv; log: Logg
     problems() {
       if (exited !== null) return [exited];
       return status ? status.problems : ["embedded worker: starting"];
+    },
+    metrics(timeoutMs) {
+      if (exited !== null || !child.connected) return Promise.resolve(null);
+      const id = nextMetricsId++;
+      return new Promise((resolve) => {
+        const answer = (metrics: WorkerMetrics | null): void => {
+          clearTimeout(timer);
+          metricsWaiting.delete(id);
+          resolve(metrics);
+        };
+        const timer = setTimeout(() => answer(null), timeoutMs);
+        metricsWaiting.set(id, answer);
+        const request: WorkerMetricsRequest = { kind: "imagen-worker-metrics-request", id };
+        child.send(request, (err) => {
+          if (err) answer(null);
+        });
+      });
     },
     async stop(timeoutMs) {
       stopping = true;

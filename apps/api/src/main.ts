@@ -5,7 +5,8 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { buildApp } from "./app.js";
 import { loadApiConfig } from "./config.js";
 import { startEmbeddedWorker } from "./embedded-worker.js";
-import { buildMetricsApp } from "./metrics-app.js";
+import { withEmbeddedWorkerMetrics } from "./embedded-worker-metrics.js";
+import { buildMetricsApp, registryMetrics } from "./metrics-app.js";
 
 // The child's own drain (WORKER_DRAIN_TIMEOUT_MS, 30 s by default) plus closing its pool and backend.
 const EMBEDDED_WORKER_STOP_MS = 60_000;
@@ -18,6 +19,7 @@ collectDefaultMetrics({ register: metricsRegistry });
 
 const backend = await createBackend(config.backend, log);
 const worker = config.embeddedWorker ? loadConfigOrExit(() => startEmbeddedWorker({ env: process.env, log })) : null;
+const metricsSource = worker ? withEmbeddedWorkerMetrics(metricsRegistry, worker) : registryMetrics(metricsRegistry);
 const app = await buildApp(
   {
     ...backend,
@@ -29,12 +31,13 @@ const app = await buildApp(
     }),
     log,
     metricsRegistry,
+    metricsSource,
     readiness: async () => [...(await backendProblems(backend)), ...(worker?.problems() ?? [])],
     localRun: worker ?? undefined,
   },
   config,
 );
-const metricsApp = config.metricsPort === undefined ? null : await buildMetricsApp({ registry: metricsRegistry, log });
+const metricsApp = config.metricsPort === undefined ? null : await buildMetricsApp({ source: metricsSource, log });
 
 onShutdownSignal(log, async () => {
   const forceClose = setTimeout(() => app.server.closeAllConnections(), config.shutdownTimeoutMs);

@@ -1,7 +1,7 @@
 import { createLogger } from "@imagen/core";
 import { Counter, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildMetricsApp } from "./metrics-app.js";
+import { buildMetricsApp, registryMetrics } from "./metrics-app.js";
 
 describe("buildMetricsApp (METRICS_PORT)", () => {
   let close: () => Promise<void> = async () => {};
@@ -12,7 +12,10 @@ describe("buildMetricsApp (METRICS_PORT)", () => {
   it("serves the registry on its own loopback port, and nothing else", async () => {
     const registry = new Registry();
     new Counter({ name: "api_test_total", help: "test", registers: [registry] }).inc(3);
-    const app = await buildMetricsApp({ registry, log: createLogger({ service: "api-test", level: "silent" }) });
+    const app = await buildMetricsApp({
+      source: registryMetrics(registry),
+      log: createLogger({ service: "api-test", level: "silent" }),
+    });
     close = () => app.close();
     await app.listen({ host: "127.0.0.1", port: 0 });
     const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -3,10 +3,21 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { registerErrorHandler } from "./error-handler.js";
 
-/** `GET /metrics`: the registry in Prometheus text. */
-export function registerMetricsRoute(app: FastifyInstance, registry: Registry): void {
+/** What `GET /metrics` answers: Prometheus text and its content type. */
+export interface MetricsSource {
+  contentType: string;
+  metrics(): Promise<string>;
+}
+
+/** A registry as it is. */
+export function registryMetrics(registry: Registry): MetricsSource {
+  return { contentType: registry.contentType, metrics: () => registry.metrics() };
+}
+
+/** `GET /metrics`: the source in Prometheus text. */
+export function registerMetricsRoute(app: FastifyInstance, source: MetricsSource): void {
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
-    reply.type(registry.contentType).send(await registry.metrics()),
+    reply.type(source.contentType).send(await source.metrics()),
   );
 }
 
@@ -14,10 +25,10 @@ export function registerMetricsRoute(app: FastifyInstance, registry: Registry): 
  * The listener of `METRICS_PORT`: `/metrics` alone, so the scrape port can stay inside the cluster
  * while the API port is public. It does not listen itself.
  */
-export async function buildMetricsApp(deps: { registry: Registry; log: Logger }): Promise<FastifyInstance> {
+export async function buildMetricsApp(deps: { source: MetricsSource; log: Logger }): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.log;
   const app = Fastify({ loggerInstance: logger, disableRequestLogging: true });
   registerErrorHandler(app);
-  registerMetricsRoute(app, deps.registry);
+  registerMetricsRoute(app, deps.source);
   return app;
 }

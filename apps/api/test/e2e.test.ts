@@ -78,6 +78,12 @@ describe.runIf(built)("processes", () => {
     const image = await probeImage(Buffer.from(await result.arrayBuffer()), { maxInputPixels: 1e7 });
     expect(image).toMatchObject({ format: "jpeg", width: 360, height: 240 });
 
+    // One scrape shows the worker's jobs beside the API's requests.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain("api_embedded_worker_up 1\n");
+    expect(metrics).toContain('worker_jobs_total{op="upscale",outcome="succeeded",component="embedded-worker"} 1\n');
+    expect(metrics).toMatch(/^process_cpu_seconds_total\{component="embedded-worker"\} /m);
+
     expect(await stopProcess(api, "SIGTERM")).toBe(0);
   });
 

@@ -5,7 +5,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { assembleWorker } from "./assemble.js";
 import { loadWorkerConfig } from "./config.js";
 import { buildHealthServer } from "./health-server.js";
-import { reportToParent, stopWithParent } from "./parent-status.js";
+import { answerMetricsRequests, reportToParent, stopWithParent } from "./parent-status.js";
 
 const config = loadConfigOrExit(() => loadWorkerConfig(process.env));
 const log = createLogger({ service: "imagen-worker", level: config.logLevel });
@@ -30,6 +30,7 @@ log.info(
   "worker starting",
 );
 stopWithParent();
+answerMetricsRequests(metricsRegistry);
 reportToParent(worker);
 await worker.start();
 reportToParent(worker);

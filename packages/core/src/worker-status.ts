@@ -22,3 +22,31 @@ export function isWorkerStatusMessage(value: unknown): value is WorkerStatusMess
     (value as Partial<WorkerStatusMessage>).opProblems !== null
   );
 }
+
+/** The API of `npm start` asking its worker for its metrics, to serve them on its own `/metrics`. */
+export interface WorkerMetricsRequest {
+  kind: "imagen-worker-metrics-request";
+  id: number;
+}
+
+/** The answer: the worker's registry as prom-client's `getMetricsAsJSON()` gives it, or why not. */
+export type WorkerMetricsReply = { kind: "imagen-worker-metrics"; id: number } & (
+  { metrics: unknown[] } | { error: string }
+);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+export function isWorkerMetricsRequest(value: unknown): value is WorkerMetricsRequest {
+  return isObject(value) && value["kind"] === "imagen-worker-metrics-request" && typeof value["id"] === "number";
+}
+
+export function isWorkerMetricsReply(value: unknown): value is WorkerMetricsReply {
+  return (
+    isObject(value) &&
+    value["kind"] === "imagen-worker-metrics" &&
+    typeof value["id"] === "number" &&
+    (Array.isArray(value["metrics"]) || typeof value["error"] === "string")
+  );
+}

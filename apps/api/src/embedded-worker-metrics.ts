@@ -3,7 +3,7 @@ import type { EmbeddedWorker, WorkerMetrics } from "./embedded-worker.js";
 import type { MetricsSource } from "./metrics-app.js";
 
 /** The label every sample of the embedded worker carries on the API's `/metrics`. */
-export const EMBEDDED_WORKER_LABELS = { component: "embedded-worker" } as const;
+const EMBEDDED_WORKER_LABELS = { component: "embedded-worker" } as const;
 
 /** How long a scrape waits for the worker's answer (its event loop is free of inference, so this is slack). */
 const WORKER_METRICS_TIMEOUT_MS = 2000;

@@ -14,13 +14,15 @@ export interface WorkerStatusMessage {
 
 export function isWorkerStatusMessage(value: unknown): value is WorkerStatusMessage {
   return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as Partial<WorkerStatusMessage>).kind === "imagen-worker-status" &&
-    Array.isArray((value as Partial<WorkerStatusMessage>).problems) &&
-    typeof (value as Partial<WorkerStatusMessage>).opProblems === "object" &&
-    (value as Partial<WorkerStatusMessage>).opProblems !== null
+    isObject(value) &&
+    value["kind"] === "imagen-worker-status" &&
+    Array.isArray(value["problems"]) &&
+    isObject(value["opProblems"])
   );
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
 }
 
 /** The API of `npm start` asking its worker for its metrics, to serve them on its own `/metrics`. */
@@ -33,10 +35,6 @@ export interface WorkerMetricsRequest {
 export type WorkerMetricsReply = { kind: "imagen-worker-metrics"; id: number } & (
   { metrics: unknown[] } | { error: string }
 );
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null;
-}
 
 export function isWorkerMetricsRequest(value: unknown): value is WorkerMetricsRequest {
   return isObject(value) && value["kind"] === "imagen-worker-metrics-request" && typeof value["id"] === "number";

@@ -27,4 +27,31 @@ describe("buildMetricsApp (METRICS_PORT)", () => {
     expect(other.status).toBe(404);
     expect(await other.json()).toMatchObject({ error: { code: "NOT_FOUND" } });
   });
+
+  it("logs no line per scrape, and builds without a Fastify deprecation warning", async () => {
+    const lines: string[] = [];
+    const recording = createLogger({
+      service: "api-test",
+      level: "info",
+      destination: { write: (line: string) => void lines.push(line) },
+    });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on("warning", onWarning);
+    try {
+      const app = await buildMetricsApp({
+        source: registryMetrics(new Registry()),
+        log: recording,
+      });
+      close = () => app.close();
+      for (let i = 0; i < 3; i++) expect((await app.inject({ url: "/metrics" })).statusCode).toBe(200);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(lines).toEqual([]);
+    expect(warnings.filter((w) => /^FSTDEP/.test((w as { code?: string }).code ?? ""))).toEqual([]);
+  });
 });

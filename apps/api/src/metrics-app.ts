@@ -1,5 +1,5 @@
 import type { Logger } from "@imagen/core";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { registerErrorHandler } from "./error-handler.js";
 
@@ -27,7 +27,7 @@ export function registerMetricsRoute(app: FastifyInstance, source: MetricsSource
  */
 export async function buildMetricsApp(deps: { source: MetricsSource; log: Logger }): Promise<FastifyInstance> {
   const logger: FastifyBaseLogger = deps.log;
-  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
   registerErrorHandler(app);
   registerMetricsRoute(app, deps.source);
   return app;

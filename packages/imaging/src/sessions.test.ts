@@ -4,7 +4,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { tinyEnhanceModel, writeTinyModel } from "@imagen/testing/onnx";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as ort from "onnxruntime-node";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createSessionCache } from "./sessions.js";
 
 const ortDir = path.dirname(createRequire(import.meta.url).resolve("onnxruntime-node"));
@@ -26,6 +27,22 @@ describe("createSessionCache", () => {
     expect(await cache.get(modelPath)).toBe(a);
     expect(a.inputNames).toEqual(["input"]);
     await cache.close();
+  });
+
+  it("creates sessions whose intra-op threads do not spin between steps, and ONNX Runtime accepts it", async () => {
+    const create = vi.spyOn(ort.InferenceSession, "create");
+    const cache = createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 2 });
+    try {
+      const session = await cache.get(modelPath);
+      expect(session.inputNames).toEqual(["input"]);
+      expect(create.mock.calls[0]?.[1]).toMatchObject({
+        intraOpNumThreads: 2,
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
+      });
+    } finally {
+      create.mockRestore();
+      await cache.close();
+    }
   });
 
   it("fails with MODEL_UNAVAILABLE naming the file when the model cannot be loaded", async () => {

@@ -90,4 +90,79 @@ describe("job watcher", () => {
     expect(await open).toEqual({ done: true, value: undefined });
     expect(await watcher.changes(job, new AbortController().signal).next()).toEqual({ done: true, value: undefined });
   });
+
+  describe("with the store's change hints (another connection's commits)", () => {
+    // Polls so rare that only a hint can explain a watch seeing a change within the test.
+    const RARE_POLL_MS = 600_000;
+    const SEEN_WITHIN_MS = 5_000;
+    let other: JobStore;
+    beforeEach(() => {
+      other = createSqliteJobStore({ file: path.join(dir, "jobs.db") });
+    });
+    afterEach(() => other.close());
+
+    const within = <T>(promise: Promise<T>): Promise<T | "not seen"> =>
+      Promise.race([promise, new Promise<"not seen">((resolve) => setTimeout(resolve, SEEN_WITHIN_MS, "not seen"))]);
+
+    it("sees a job finished by another connection at once, not at the next poll", async () => {
+      const hinted = createJobWatcher(jobs, { pollIntervalMs: RARE_POLL_MS });
+      try {
+        const job = await queuedJob();
+        const ended = hinted.untilFinished(job, { timeoutMs: RARE_POLL_MS, signal: new AbortController().signal });
+        await other.update(job.id, "queued", { status: "canceled", finishedAt: new Date().toISOString() });
+        expect(await within(ended)).toMatchObject({ status: "canceled" });
+      } finally {
+        await hinted.close();
+      }
+    });
+
+    it("reads again when a hint comes while it is reading, rather than waiting for the poll", async () => {
+      const job = await queuedJob();
+      let reads = 0;
+      const racing: JobStore = {
+        ...jobs,
+        get: async (id) => {
+          const read = await jobs.get(id);
+          // The first read returns what it read before the job started, and the start's hint
+          // arrives while it has not returned.
+          if (++reads === 1) {
+            await other.update(job.id, "queued", { status: "running", attempts: 1 });
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          return read;
+        },
+      };
+      const hinted = createJobWatcher(racing, { pollIntervalMs: RARE_POLL_MS });
+      const changes = hinted.changes(job, new AbortController().signal);
+      try {
+        const first = changes.next();
+        await other.update(job.id, "queued", { progress: 0.1 });
+        expect(await within(first)).toMatchObject({ value: { status: "queued", progress: 0.1 } });
+        expect(await within(changes.next())).toMatchObject({ value: { status: "running" } });
+      } finally {
+        // A watch paused at a yield ends when it is returned (as the event stream does on close).
+        await changes.return(undefined);
+        await hinted.close();
+      }
+    });
+
+    it("stops listening to the store when it closes", async () => {
+      let listening = 0;
+      const counting: JobStore = {
+        ...jobs,
+        onChange: (listener) => {
+          listening++;
+          const stop = jobs.onChange!(listener);
+          return () => {
+            listening--;
+            stop();
+          };
+        },
+      };
+      const hinted = createJobWatcher(counting, { pollIntervalMs: RARE_POLL_MS });
+      expect(listening).toBe(1);
+      await hinted.close();
+      expect(listening).toBe(0);
+    });
+  });
 });

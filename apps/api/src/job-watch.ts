@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { isFinished, toJobView, type Job, type JobStore } from "@imagen/core";
 
 /**
@@ -31,10 +30,40 @@ export function jobVersion(job: Job): string {
   return `${Date.parse(job.updatedAt)}.${digest}`;
 }
 
-/** A watcher polling `jobs`; `close()` it when the server closes, or its watches hold the server open. */
+/**
+ * A watcher polling `jobs`, and re-reading at once when the store hints at a change (`onChange`:
+ * the local store's commits); `close()` it when the server closes, or its watches hold the server open.
+ */
 export function createJobWatcher(jobs: JobStore, options: { pollIntervalMs: number }): JobWatcher {
   const active = new Map<AbortController, Promise<void>>();
   let closed = false;
+  // Counts the store's change hints; a watch that read before the latest one reads again at once,
+  // also when the hint came while it was reading rather than waiting.
+  let hints = 0;
+  const waiting = new Set<() => void>();
+  const stopHints = jobs.onChange?.(() => {
+    hints++;
+    for (const wake of [...waiting]) wake();
+  });
+
+  /** Waits `ms` or until a hint newer than `seen`; false when `signal` aborted first (or already had). */
+  function pause(ms: number, seen: number, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
+    if (hints !== seen) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const end = (goOn: boolean) => {
+        clearTimeout(timer);
+        waiting.delete(wake);
+        signal.removeEventListener("abort", abort);
+        resolve(goOn);
+      };
+      const wake = () => end(true);
+      const abort = () => end(false);
+      const timer = setTimeout(wake, ms);
+      waiting.add(wake);
+      signal.addEventListener("abort", abort, { once: true });
+    });
+  }
 
   async function* changes(from: Job, signal: AbortSignal): AsyncGenerator<Job, void, undefined> {
     const stop = new AbortController();
@@ -45,7 +74,9 @@ export function createJobWatcher(jobs: JobStore, options: { pollIntervalMs: numb
     if (closed || signal.aborted) stop.abort();
     try {
       let seen = jobVersion(from);
-      while (await pause(options.pollIntervalMs, stop.signal)) {
+      let readAt = hints;
+      while (await pause(options.pollIntervalMs, readAt, stop.signal)) {
+        readAt = hints;
         const job = await jobs.get(from.id);
         if (job === null) return;
         const version = jobVersion(job);
@@ -82,20 +113,10 @@ export function createJobWatcher(jobs: JobStore, options: { pollIntervalMs: numb
     },
     async close() {
       closed = true;
+      stopHints?.();
       const stopping = [...active.entries()];
       for (const [stop] of stopping) stop.abort();
       await Promise.all(stopping.map(([, done]) => done));
     },
   };
-}
-
-/** Waits `ms`; false when `signal` aborted first (or already had), so no timer outlives its watch. */
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false;
-  try {
-    await sleep(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
 }

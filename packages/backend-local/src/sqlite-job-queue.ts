@@ -1,8 +1,7 @@
-import { watch, type FSWatcher } from "node:fs";
-import { basename, dirname } from "node:path";
 import { isPermanentJobError } from "@imagen/core";
 import type { Consumer, DeadLetterHandler, DeliveryHandler, JobQueue, Logger, OpName, QueueConfig } from "@imagen/core";
 import { backoffDelayMs } from "./backoff.js";
+import { watchCommits } from "./commit-watch.js";
 import { startConsumerLoop, type ConsumerLoop, type ConsumerSource } from "./queue-consumer.js";
 import { closeSqliteDatabase, openSqliteDatabase } from "./sqlite-database.js";
 import { createQueueMessages, type LeasedMessage, type QueueMessages } from "./sqlite-queue-messages.js";
@@ -152,36 +151,5 @@ function deadLetterSource(
     },
     extend: (message) => messages.extend(message.seq, message.token, Date.now() + options.leaseMs),
     release: (message) => void messages.handBack(message.seq, message.token, "dead", Date.now()),
-  };
-}
-
-/** A burst of commits (a claim, a progress write, a publish) becomes one wake. */
-const COMMIT_WAKE_MS = 5;
-
-/**
- * Calls `onCommit` (at most every {@link COMMIT_WAKE_MS}) when the database's WAL file changes, which
- * every commit of any process does: so a job another process published (the API, for a worker)
- * starts at once instead of at the next poll. A claim that finds nothing writes no WAL frame, so
- * waking cannot feed itself. A directory that cannot be watched leaves the polling alone.
- */
-function watchCommits(file: string, onCommit: () => void): () => void {
-  const wal = `${basename(file)}-wal`;
-  let pending: NodeJS.Timeout | undefined;
-  let watcher: FSWatcher;
-  try {
-    watcher = watch(dirname(file), { persistent: false }, (_event, name) => {
-      if (name !== wal || pending) return;
-      pending = setTimeout(() => {
-        pending = undefined;
-        onCommit();
-      }, COMMIT_WAKE_MS);
-    });
-  } catch {
-    return () => {};
-  }
-  watcher.on("error", () => watcher.close());
-  return () => {
-    clearTimeout(pending);
-    watcher.close();
   };
 }

@@ -53,3 +53,45 @@ describe("SqliteJobStore on a file from before owners, webhooks and idempotency 
     }
   });
 });
+
+describe("SqliteJobStore change hints", () => {
+  it("hints at another connection's commits until unsubscribed, and not after close", async () => {
+    const dir = await makeTempDir("jobs-hints");
+    const file = join(dir.path, "imagen.db");
+    const [watching, writing] = [createSqliteJobStore({ file }), createSqliteJobStore({ file })];
+    try {
+      let hints = 0;
+      const hinted = () =>
+        new Promise<void>((resolve) => {
+          const stop = watching.onChange!(() => {
+            hints++;
+            stop();
+            resolve();
+          });
+        });
+      const job = newQueuedJob(
+        { id: "hinted", op: "comic", options: {}, input: { width: 1, height: 1, format: "png", bytes: 1 } },
+        new Date(),
+      );
+      const first = hinted();
+      await writing.create(job);
+      await first;
+      const second = hinted();
+      await writing.update(job.id, "queued", { progress: 0.5 });
+      await second;
+      expect(hints).toBe(2);
+      // Unsubscribed (each listener stopped itself), a commit reaches nobody.
+      await writing.update(job.id, "queued", { progress: 0.6 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(hints).toBe(2);
+      watching.onChange!(() => hints++);
+      await watching.close();
+      await writing.update(job.id, "queued", { progress: 0.7 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(hints).toBe(2);
+    } finally {
+      await Promise.all([watching.close(), writing.close()]);
+      await dir.remove();
+    }
+  });
+});

@@ -19,6 +19,7 @@ import type {
   JobStore,
   UpdateResult,
 } from "@imagen/core";
+import { createCommitListeners } from "./commit-watch.js";
 import { closeSqliteDatabase, isSqliteError, openSqliteDatabase, type SqliteDatabase } from "./sqlite-database.js";
 
 export interface SqliteJobStoreOptions {
@@ -112,6 +113,8 @@ export function createSqliteJobStore(options: SqliteJobStoreOptions): JobStore {
     "SELECT job FROM jobs WHERE webhook_due_ms IS NOT NULL AND webhook_due_ms <= ? ORDER BY webhook_due_ms LIMIT ?",
   );
 
+  const commits = createCommitListeners(options.file);
+
   const createJob = db.transaction((job: Job): CreateResult => {
     if (job.idempotency) {
       const holder = selectIdempotent.get(job.owner ?? NO_OWNER, job.idempotency.key, now().getTime());
@@ -177,10 +180,13 @@ export function createSqliteJobStore(options: SqliteJobStoreOptions): JobStore {
     async delete(id) {
       deleteJob.immediate(id);
     },
+    // Any commit to the file, by any process: the API's watchers see a worker's writes at once.
+    onChange: (listener) => commits.subscribe(listener),
     async ping() {
       db.prepare("SELECT 1").get();
     },
     async close() {
+      commits.close();
       closeSqliteDatabase(db);
     },
   };

@@ -119,6 +119,13 @@ export interface JobStore {
   /** Removes a job and its idempotency record; a missing id is not an error. */
   delete(id: string): Promise<void>;
 
+  /**
+   * Calls `listener` soon after jobs may have changed, by this process or another, and returns the
+   * function that stops it. A hint, not a feed: it names no job, may come for a change no watcher
+   * cares about, and watchers still poll. Left out by a store that cannot tell cheaply.
+   */
+  onChange?(listener: () => void): () => void;
+
   /** Whether the backing store answers (for readiness). */
   ping(): Promise<void>;
 

@@ -176,7 +176,7 @@ async function main(args: string[]): Promise<void> {
       service = await runServiceSection({ dir, models, quick, env, log: (line) => console.log(line) });
       console.log(`\n${service.table}\n`);
       console.log(
-        "1: median (min–max) over reps of service wall (POST, 20 ms polls to succeeded, result download) ÷ the raw session.run next to it in another process, same intra-op threads and nice; " +
+        "1: median (min–max) over reps of service wall (POST with Prefer: wait, answered when the job ends; result download) ÷ the raw session.run next to it in another process, same intra-op threads and nice; " +
           `2: p99 of GET /healthz started every 10 ms during the long job; 3: per round; 4: VmHWM. service section ${(service.durationMs / 1000).toFixed(0)} s, load ${load()}`,
       );
     }

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { createSqliteJobStore } from "@imagen/backend-local";
 import { newJobId, newQueuedJob, type Job, type JobStore } from "@imagen/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createJobWatcher, jobVersion, type JobWatcher } from "./job-watch.js";
+import { createJobWatcher, HINT_EVERY_MS, jobVersion, type JobWatcher } from "./job-watch.js";
 
 describe("job watcher", () => {
   let dir: string;
@@ -142,6 +142,45 @@ describe("job watcher", () => {
       } finally {
         // A watch paused at a yield ends when it is returned (as the event stream does on close).
         await changes.return(undefined);
+        await hinted.close();
+      }
+    });
+
+    it("re-reads at the first hint after a quiet spell, then at most every HINT_EVERY_MS", async () => {
+      const job = await queuedJob();
+      let reads = 0;
+      let hint = () => {};
+      const manual: JobStore = {
+        ...jobs,
+        get: async (id) => {
+          reads++;
+          return jobs.get(id);
+        },
+        onChange: (listener) => {
+          hint = listener;
+          return () => {};
+        },
+      };
+      const hinted = createJobWatcher(manual, { pollIntervalMs: RARE_POLL_MS });
+      const stop = new AbortController();
+      const watch = hinted.changes(job, stop.signal).next();
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      try {
+        hint();
+        await sleep(HINT_EVERY_MS / 2);
+        expect(reads).toBe(1);
+        // A hint every 5 ms for 4 × HINT_EVERY_MS: about 4 reads, not 40.
+        const started = performance.now();
+        while (performance.now() - started < 4 * HINT_EVERY_MS) {
+          hint();
+          await sleep(5);
+        }
+        await sleep(2 * HINT_EVERY_MS);
+        expect(reads).toBeGreaterThanOrEqual(2);
+        expect(reads).toBeLessThanOrEqual(1 + Math.ceil((performance.now() - started) / HINT_EVERY_MS));
+      } finally {
+        stop.abort();
+        await watch;
         await hinted.close();
       }
     });

@@ -30,6 +30,9 @@ export function jobVersion(job: Job): string {
   return `${Date.parse(job.updatedAt)}.${digest}`;
 }
 
+/** The most often a watch re-reads on the store's hints (the polls come on top). */
+export const HINT_EVERY_MS = 50;
+
 /**
  * A watcher polling `jobs`, and re-reading at once when the store hints at a change (`onChange`:
  * the local store's commits); `close()` it when the server closes, or its watches hold the server open.
@@ -38,12 +41,24 @@ export function createJobWatcher(jobs: JobStore, options: { pollIntervalMs: numb
   const active = new Map<AbortController, Promise<void>>();
   let closed = false;
   // Counts the store's change hints; a watch that read before the latest one reads again at once,
-  // also when the hint came while it was reading rather than waiting.
+  // also when the hint came while it was reading rather than waiting. A hint is passed on at once
+  // after a quiet spell, else at most every HINT_EVERY_MS: every commit of a busy store must not
+  // become a read per open watch.
   let hints = 0;
   const waiting = new Set<() => void>();
-  const stopHints = jobs.onChange?.(() => {
+  let lastWakeMs = -Infinity;
+  let nextWake: NodeJS.Timeout | undefined;
+  const wakeAll = () => {
+    nextWake = undefined;
+    lastWakeMs = performance.now();
     hints++;
     for (const wake of [...waiting]) wake();
+  };
+  const stopHints = jobs.onChange?.(() => {
+    if (nextWake || closed) return;
+    const wait = lastWakeMs + HINT_EVERY_MS - performance.now();
+    if (wait <= 0) wakeAll();
+    else nextWake = setTimeout(wakeAll, wait);
   });
 
   /** Waits `ms` or until a hint newer than `seen`; false when `signal` aborted first (or already had). */
@@ -114,6 +129,7 @@ export function createJobWatcher(jobs: JobStore, options: { pollIntervalMs: numb
     async close() {
       closed = true;
       stopHints?.();
+      clearTimeout(nextWake);
       const stopping = [...active.entries()];
       for (const [stop] of stopping) stop.abort();
       await Promise.all(stopping.map(([, done]) => done));

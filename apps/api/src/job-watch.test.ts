@@ -156,7 +156,7 @@ describe("job watcher", () => {
           reads++;
           return jobs.get(id);
         },
-        onChange: (listener) => {
+        onChange: (_id, listener) => {
           hint = listener;
           return () => {};
         },
@@ -185,23 +185,32 @@ describe("job watcher", () => {
       }
     });
 
-    it("stops listening to the store when it closes", async () => {
-      let listening = 0;
+    it("listens for its own job while a watch is open, and stops when it ends or the watcher closes", async () => {
+      const listening: string[] = [];
       const counting: JobStore = {
         ...jobs,
-        onChange: (listener) => {
-          listening++;
-          const stop = jobs.onChange!(listener);
+        onChange: (id, listener) => {
+          listening.push(id);
+          const stop = jobs.onChange!(id, listener);
           return () => {
-            listening--;
+            listening.splice(listening.indexOf(id), 1);
             stop();
           };
         },
       };
       const hinted = createJobWatcher(counting, { pollIntervalMs: RARE_POLL_MS });
-      expect(listening).toBe(1);
+      const [a, b] = [await queuedJob(), await queuedJob()];
+      expect(listening).toEqual([]);
+      const stopA = new AbortController();
+      const watchA = hinted.changes(a, stopA.signal).next();
+      const watchB = hinted.changes(b, new AbortController().signal).next();
+      expect(listening.sort()).toEqual([a.id, b.id].sort());
+      stopA.abort();
+      await watchA;
+      expect(listening).toEqual([b.id]);
       await hinted.close();
-      expect(listening).toBe(0);
+      await watchB;
+      expect(listening).toEqual([]);
     });
   });
 });

@@ -33,52 +33,73 @@ export function jobVersion(job: Job): string {
 /** The most often a watch re-reads on the store's hints (the polls come on top). */
 export const HINT_EVERY_MS = 50;
 
+/** A watch's hints for its job: counted, and passed on at most every {@link HINT_EVERY_MS}. */
+interface Hints {
+  /** Hints passed on so far. */
+  readonly count: number;
+  /** Waits `ms` or until a hint newer than `seen`; false when `signal` aborted first (or already had). */
+  pause(ms: number, seen: number, signal: AbortSignal): Promise<boolean>;
+  stop(): void;
+}
+
 /**
- * A watcher polling `jobs`, and re-reading at once when the store hints at a change (`onChange`:
- * the local store's commits); `close()` it when the server closes, or its watches hold the server open.
+ * Follows the store's hints for job `id`. A hint is passed on at once after a quiet spell, else at
+ * most every HINT_EVERY_MS: every commit of a busy local store (each is a hint for every job) must
+ * not become a read per open watch. The count lets a watch that read before the latest hint read
+ * again at once, also when the hint came while it was reading rather than waiting.
+ */
+function followHints(jobs: JobStore, id: string): Hints {
+  let count = 0;
+  let wake: (() => void) | undefined;
+  let lastPassedMs = -Infinity;
+  let next: NodeJS.Timeout | undefined;
+  const pass = () => {
+    next = undefined;
+    lastPassedMs = performance.now();
+    count++;
+    wake?.();
+  };
+  const unsubscribe = jobs.onChange?.(id, () => {
+    if (next) return;
+    const wait = lastPassedMs + HINT_EVERY_MS - performance.now();
+    if (wait <= 0) pass();
+    else next = setTimeout(pass, wait);
+  });
+  return {
+    get count() {
+      return count;
+    },
+    pause(ms, seen, signal) {
+      if (signal.aborted) return Promise.resolve(false);
+      if (count !== seen) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const end = (goOn: boolean) => {
+          clearTimeout(timer);
+          wake = undefined;
+          signal.removeEventListener("abort", abort);
+          resolve(goOn);
+        };
+        const abort = () => end(false);
+        const timer = setTimeout(() => end(true), ms);
+        wake = () => end(true);
+        signal.addEventListener("abort", abort, { once: true });
+      });
+    },
+    stop() {
+      unsubscribe?.();
+      clearTimeout(next);
+    },
+  };
+}
+
+/**
+ * A watcher polling `jobs`, and re-reading at once when the store hints at a change of the job
+ * (`onChange`: the local store's commits, a Firestore document listener); `close()` it when the
+ * server closes, or its watches hold the server open.
  */
 export function createJobWatcher(jobs: JobStore, options: { pollIntervalMs: number }): JobWatcher {
   const active = new Map<AbortController, Promise<void>>();
   let closed = false;
-  // Counts the store's change hints; a watch that read before the latest one reads again at once,
-  // also when the hint came while it was reading rather than waiting. A hint is passed on at once
-  // after a quiet spell, else at most every HINT_EVERY_MS: every commit of a busy store must not
-  // become a read per open watch.
-  let hints = 0;
-  const waiting = new Set<() => void>();
-  let lastWakeMs = -Infinity;
-  let nextWake: NodeJS.Timeout | undefined;
-  const wakeAll = () => {
-    nextWake = undefined;
-    lastWakeMs = performance.now();
-    hints++;
-    for (const wake of [...waiting]) wake();
-  };
-  const stopHints = jobs.onChange?.(() => {
-    if (nextWake || closed) return;
-    const wait = lastWakeMs + HINT_EVERY_MS - performance.now();
-    if (wait <= 0) wakeAll();
-    else nextWake = setTimeout(wakeAll, wait);
-  });
-
-  /** Waits `ms` or until a hint newer than `seen`; false when `signal` aborted first (or already had). */
-  function pause(ms: number, seen: number, signal: AbortSignal): Promise<boolean> {
-    if (signal.aborted) return Promise.resolve(false);
-    if (hints !== seen) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const end = (goOn: boolean) => {
-        clearTimeout(timer);
-        waiting.delete(wake);
-        signal.removeEventListener("abort", abort);
-        resolve(goOn);
-      };
-      const wake = () => end(true);
-      const abort = () => end(false);
-      const timer = setTimeout(wake, ms);
-      waiting.add(wake);
-      signal.addEventListener("abort", abort, { once: true });
-    });
-  }
 
   async function* changes(from: Job, signal: AbortSignal): AsyncGenerator<Job, void, undefined> {
     const stop = new AbortController();
@@ -87,11 +108,12 @@ export function createJobWatcher(jobs: JobStore, options: { pollIntervalMs: numb
     let stopped!: () => void;
     active.set(stop, new Promise<void>((resolve) => (stopped = resolve)));
     if (closed || signal.aborted) stop.abort();
+    const hints = followHints(jobs, from.id);
     try {
       let seen = jobVersion(from);
-      let readAt = hints;
-      while (await pause(options.pollIntervalMs, readAt, stop.signal)) {
-        readAt = hints;
+      let readAt = hints.count;
+      while (await hints.pause(options.pollIntervalMs, readAt, stop.signal)) {
+        readAt = hints.count;
         const job = await jobs.get(from.id);
         if (job === null) return;
         const version = jobVersion(job);
@@ -100,6 +122,7 @@ export function createJobWatcher(jobs: JobStore, options: { pollIntervalMs: numb
         yield job;
       }
     } finally {
+      hints.stop();
       signal.removeEventListener("abort", onAbort);
       active.delete(stop);
       stopped();
@@ -128,8 +151,6 @@ export function createJobWatcher(jobs: JobStore, options: { pollIntervalMs: numb
     },
     async close() {
       closed = true;
-      stopHints?.();
-      clearTimeout(nextWake);
       const stopping = [...active.entries()];
       for (const [stop] of stopping) stop.abort();
       await Promise.all(stopping.map(([, done]) => done));

@@ -76,4 +76,37 @@ describe("FirestoreJobStore documents", () => {
     );
     await expect(store.create(job)).rejects.toMatchObject({ name: "ValidationError" });
   });
+
+  it("hints at another client's update of the job through a document listener, until stopped", async () => {
+    const collection = uniqueName("jobs");
+    const [watching, writing] = [open({ collection }), open({ collection })];
+    clients.push(watching, writing);
+    const job = newQueuedJob(
+      { id: "hintedjob", op: "comic", options: {}, input: { width: 1, height: 1, format: "png", bytes: 1 } },
+      new Date(),
+    );
+    await writing.create(job);
+    let hints = 0;
+    let onHint = () => {};
+    const stop = watching.onChange!(job.id, () => {
+      hints++;
+      onHint();
+    });
+    const hinted = (count: number) =>
+      new Promise<void>((resolve) => {
+        onHint = () => {
+          if (hints >= count) resolve();
+        };
+        onHint();
+      });
+    // The listener's first snapshot is the document as it is; the update is the next.
+    await hinted(1);
+    await writing.update(job.id, "queued", { progress: 0.5 });
+    await hinted(2);
+    stop();
+    await writing.update(job.id, "queued", { progress: 0.6 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hints).toBe(2);
+    expect(watching.onChange!("a/b", () => hints++)).toBeTypeOf("function");
+  });
 });

@@ -89,6 +89,7 @@ export function createFirestoreJobStore(options: FirestoreJobStoreOptions): JobS
   const collection = firestore.collection(options.collection ?? "jobs");
   const idempotency = firestore.collection(`${collection.id}-idempotency`);
   const now = options.clock ?? (() => new Date());
+  const listening = new Set<() => void>();
   const heldBy = async (owner: string | null, key: string, at: Date): Promise<Job | null> => {
     const record = (await idempotency.doc(idempotencyDocId(owner, key)).get()).data() as IdempotencyRecord | undefined;
     if (!record || record.expiresAtMs <= at.getTime()) return null;
@@ -143,6 +144,21 @@ export function createFirestoreJobStore(options: FirestoreJobStoreOptions): JobS
       const data = snapshot?.data();
       return data === undefined ? null : toJob(data);
     },
+    // A snapshot listener on the job's document: one read per change instead of a watcher's poll
+    // every 250 ms finding nothing. A listener that fails (its stream broke) leaves the polling.
+    onChange(id, listener) {
+      const doc = docRef(collection, id);
+      if (!doc) return () => {};
+      const stop = doc.onSnapshot(
+        () => listener(),
+        () => listening.delete(stop),
+      );
+      listening.add(stop);
+      return () => {
+        listening.delete(stop);
+        stop();
+      };
+    },
     async list(filter, page) {
       return listJobs(collection, filter, page);
     },
@@ -181,6 +197,8 @@ export function createFirestoreJobStore(options: FirestoreJobStoreOptions): JobS
       await collection.doc("_ping").get();
     },
     async close() {
+      for (const stop of listening) stop();
+      listening.clear();
       await firestore.terminate();
     },
   };

@@ -63,7 +63,7 @@ describe("SqliteJobStore change hints", () => {
       let hints = 0;
       const hinted = () =>
         new Promise<void>((resolve) => {
-          const stop = watching.onChange!(() => {
+          const stop = watching.onChange!("hinted", () => {
             hints++;
             stop();
             resolve();
@@ -84,7 +84,7 @@ describe("SqliteJobStore change hints", () => {
       await writing.update(job.id, "queued", { progress: 0.6 });
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(hints).toBe(2);
-      watching.onChange!(() => hints++);
+      watching.onChange!("hinted", () => hints++);
       await watching.close();
       await writing.update(job.id, "queued", { progress: 0.7 });
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -180,8 +180,9 @@ export function createSqliteJobStore(options: SqliteJobStoreOptions): JobStore {
     async delete(id) {
       deleteJob.immediate(id);
     },
-    // Any commit to the file, by any process: the API's watchers see a worker's writes at once.
-    onChange: (listener) => commits.subscribe(listener),
+    // Any commit to the file, by any process, whichever job it touched: the API's watchers see a
+    // worker's writes at once.
+    onChange: (_id, listener) => commits.subscribe(listener),
     async ping() {
       db.prepare("SELECT 1").get();
     },

@@ -120,11 +120,12 @@ export interface JobStore {
   delete(id: string): Promise<void>;
 
   /**
-   * Calls `listener` soon after jobs may have changed, by this process or another, and returns the
-   * function that stops it. A hint, not a feed: it names no job, may come for a change no watcher
-   * cares about, and watchers still poll. Left out by a store that cannot tell cheaply.
+   * Calls `listener` soon after job `id` may have changed, by this process or another, and returns
+   * the function that stops it. A hint, not a feed: it carries no job, may come when nothing changed
+   * (the local store hints at every commit to its file), and watchers still poll. Left out by a
+   * store that cannot tell cheaply.
    */
-  onChange?(listener: () => void): () => void;
+  onChange?(id: string, listener: () => void): () => void;
 
   /** Whether the backing store answers (for readiness). */
   ping(): Promise<void>;

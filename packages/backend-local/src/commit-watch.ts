@@ -33,7 +33,11 @@ export function watchCommits(file: string, onCommit: () => void): () => void {
   };
 }
 
-/** Listeners of one database's commits, sharing one directory watch while any is subscribed. */
+/**
+ * Listeners of one database's commits, sharing one directory watch. It starts at the first
+ * subscription and stays until `close`: watches come and go with every `Prefer: wait` request, and
+ * a commit with nobody listening costs one empty loop.
+ */
 export interface CommitListeners {
   subscribe(listener: () => void): () => void;
   /** Stops the watch and drops every listener. */
@@ -43,10 +47,6 @@ export interface CommitListeners {
 export function createCommitListeners(file: string): CommitListeners {
   const listeners = new Set<() => void>();
   let stopWatching: (() => void) | undefined;
-  const stop = () => {
-    stopWatching?.();
-    stopWatching = undefined;
-  };
   return {
     subscribe(listener) {
       // A wrapper per subscription, so the same function subscribed twice is two subscriptions.
@@ -55,14 +55,11 @@ export function createCommitListeners(file: string): CommitListeners {
       stopWatching ??= watchCommits(file, () => {
         for (const l of [...listeners]) l();
       });
-      return () => {
-        listeners.delete(entry);
-        if (listeners.size === 0) stop();
-      };
+      return () => listeners.delete(entry);
     },
     close() {
       listeners.clear();
-      stop();
+      stopWatching?.();
     },
   };
 }

@@ -29,7 +29,7 @@ describe("createSessionCache", () => {
     await cache.close();
   });
 
-  it("creates sessions whose intra-op threads do not spin between steps, and ONNX Runtime accepts it", async () => {
+  it("creates sessions with session.intra_op.allow_spinning = 0 (no spinning between steps)", async () => {
     const create = vi.spyOn(ort.InferenceSession, "create");
     const cache = createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 2 });
     try {

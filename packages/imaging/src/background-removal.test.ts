@@ -271,12 +271,15 @@ describe("background removal through the pipeline (tiny models)", () => {
     expect([channel(out, 10, 30, 3), channel(out, 90, 30, 3)]).toEqual([0, 255]);
   });
 
-  it("follows the model's mask on a detailed image: opaque above 0.5, clear below, soft only at the outline", async () => {
+  /** The cut-out of the 120×90 test pattern (its raw pixels beside it), whose mask has detail everywhere. */
+  async function patternCutout(): Promise<{ out: Raw; rgb: Buffer; width: number; height: number }> {
     const [width, height] = [120, 90];
-    const out = await raw(
-      (await pipelines.run("background-removal", await patternImage({ width, height }), cutout, idle)).data,
-    );
-    const rgb = patternPixels(width, height);
+    const result = await pipelines.run("background-removal", await patternImage({ width, height }), cutout, idle);
+    return { out: await raw(result.data), rgb: patternPixels(width, height), width, height };
+  }
+
+  it("follows the model's mask on a detailed image: opaque above 0.5, clear below, soft only at the outline", async () => {
+    const { out, rgb, width, height } = await patternCutout();
     let [agree, decided, opaqueOrClear, far] = [0, 0, 0, 0];
     for (let p = 0; p < width * height; p++) {
       const m = (rgb[p * 3]! + rgb[p * 3 + 1]! + rgb[p * 3 + 2]!) / 3 / 255;
@@ -292,6 +295,25 @@ describe("background removal through the pipeline (tiny models)", () => {
     }
     expect(agree / decided).toBeGreaterThan(0.97);
     expect(opaqueOrClear / far).toBeGreaterThan(0.97);
+  });
+
+  it("keeps no colour of the removed background: clear pixels are black, opaque ones the input's", async () => {
+    const { out, rgb, width, height } = await patternCutout();
+    let [clear, clearBlack, opaque, opaqueKept] = [0, 0, 0, 0];
+    for (let p = 0; p < width * height; p++) {
+      const [pixel, input] = [out.data.subarray(p * 4, p * 4 + 3), rgb.subarray(p * 3, p * 3 + 3)];
+      if (out.data[p * 4 + 3] === 0) {
+        clear++;
+        if (pixel.every((v) => v === 0)) clearBlack++;
+      } else if (out.data[p * 4 + 3] === 255) {
+        opaque++;
+        if (pixel.every((v, c) => v === input[c])) opaqueKept++;
+      }
+    }
+    expect(clear).toBeGreaterThan(0.2 * width * height);
+    expect(clearBlack).toBe(clear);
+    expect(opaque).toBeGreaterThan(0.2 * width * height);
+    expect(opaqueKept).toBe(opaque);
   });
 
   it("outputs the mask as a one-channel greyscale image", async () => {

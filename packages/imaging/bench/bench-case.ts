@@ -73,7 +73,12 @@ function recordingCache(inner: SessionCache, log: Recorded[]): SessionCache {
         return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
-  return { get: async (p) => wrap(await inner.get(p)), close: () => inner.close() };
+  // Built graphs (the guided filter's) are post-processing, not a model: their runs are not recorded.
+  return {
+    get: async (p) => wrap(await inner.get(p)),
+    graph: (key, build) => inner.graph(key, build),
+    close: () => inner.close(),
+  };
 }
 
 function median(values: number[]): number {
@@ -98,7 +103,11 @@ async function runCase(spec: BenchCase): Promise<CaseResult> {
   let recording = false;
   const inner = createSessionCache({ executionProvider: "cpu" });
   const recorder = recordingCache(inner, log);
-  const sessions: SessionCache = { get: (p) => (recording ? recorder : inner).get(p), close: () => inner.close() };
+  const sessions: SessionCache = {
+    get: (p) => (recording ? recorder : inner).get(p),
+    graph: (key, build) => inner.graph(key, build),
+    close: () => inner.close(),
+  };
   const pipelines = createPipelines({ registry, sessions, limits: spec.limits });
   await pipelines.warmUp([spec.op]);
   const input = await readFile(spec.inputPath);

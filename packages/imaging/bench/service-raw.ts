@@ -47,7 +47,12 @@ const manifest = await loadManifest();
 const registry = createModelRegistry({ manifest, modelDir });
 const inner = createSessionCache({ executionProvider: "cpu", intraOpNumThreads });
 const log: Recorded[] = [];
-const sessions: SessionCache = { get: async (p) => record(await inner.get(p), p), close: () => inner.close() };
+// Built graphs (the guided filter's) are post-processing, not a model: their runs are not recorded.
+const sessions: SessionCache = {
+  get: async (p) => record(await inner.get(p), p),
+  graph: (key, build) => inner.graph(key, build),
+  close: () => inner.close(),
+};
 const pipelines = createPipelines({
   registry,
   sessions,

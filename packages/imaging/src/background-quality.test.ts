@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { idle, openRealPipelines, TEST_IMAGES_DIR } from "../test/model-fixtures.js";
+import { idle, idleWithGraphs, openRealPipelines, TEST_IMAGES_DIR } from "../test/model-fixtures.js";
 import {
   loadReference,
   rasterizeReference,
@@ -212,7 +212,7 @@ describe("background removal on real photos against hand-made references", () =>
           { main, portrait },
           image,
           { output: "mask", background: "#ffffff" },
-          idle,
+          idleWithGraphs,
           settings,
         );
         row[name] = round(scoreMask(out.rgb, photo.labels.labels).iou);
@@ -235,7 +235,7 @@ describe("background removal on real photos against hand-made references", () =>
     const head = exact.labels.map((label, i) => (i % 512 >= 140 && i % 512 < 320 && i < 150 * 512 ? label : -1));
     const main = await load("u2netp");
     const image = { rgb: astronaut.rgb, alpha: null, width: 512, height: 512 };
-    const plain = await removeBackground({ main }, image, { output: "mask", background: "#ffffff" }, idle, {
+    const plain = await removeBackground({ main }, image, { output: "mask", background: "#ffffff" }, idleWithGraphs, {
       ...DEFAULT_BACKGROUND_SETTINGS,
       refine: false,
     });

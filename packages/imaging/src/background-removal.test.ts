@@ -3,7 +3,7 @@ import sharp from "sharp";
 import { exifRotatedJpeg, patternImage, patternPixels } from "@imagen/testing/images";
 import { buildTinyModel, tinyMaskModel, type TinyNode } from "@imagen/testing/onnx";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTinyPipelines, idle, testContract } from "../test/model-fixtures.js";
+import { createTinyPipelines, idle, idleWithGraphs, testContract } from "../test/model-fixtures.js";
 import {
   DEFAULT_BACKGROUND_SETTINGS,
   addPortraitPixels,
@@ -140,7 +140,7 @@ describe("background removal: model contracts", () => {
       { main: model },
       decoded(halvesPixels(96, 64), 96, 64),
       maskOnly,
-      idle,
+      idleWithGraphs,
       mainOnly,
     );
     expect([out.width, out.height, out.channels]).toEqual([96, 64, 1]);
@@ -158,8 +158,8 @@ describe("background removal: model contracts", () => {
     const image = decoded(halvesPixels(96, 64, 64, 128), 96, 64);
     const divided = await fixedSizeModel({ normalize: { ...normalize, divideByMax: true } });
     const plain = await fixedSizeModel({ normalize: { ...normalize } });
-    const a = (await removeBackground({ main: divided }, image, maskOnly, idle, mainOnly)).rgb;
-    const b = (await removeBackground({ main: plain }, image, maskOnly, idle, mainOnly)).rgb;
+    const a = (await removeBackground({ main: divided }, image, maskOnly, idleWithGraphs, mainOnly)).rgb;
+    const b = (await removeBackground({ main: plain }, image, maskOnly, idleWithGraphs, mainOnly)).rgb;
     expect([a[32 * 96 + 10], a[32 * 96 + 85]]).toEqual([0, 255]);
     expect(b.every((v) => v === 0)).toBe(true);
   });
@@ -170,8 +170,8 @@ describe("background removal: model contracts", () => {
     const image = decoded(halvesPixels(96, 64), 96, 64);
     const scaled = await fixedSizeModel({ outputScaling: "minmax" }, spec);
     const unscaled = await fixedSizeModel({}, spec);
-    const a = (await removeBackground({ main: scaled }, image, maskOnly, idle, mainOnly)).rgb;
-    const b = (await removeBackground({ main: unscaled }, image, maskOnly, idle, mainOnly)).rgb;
+    const a = (await removeBackground({ main: scaled }, image, maskOnly, idleWithGraphs, mainOnly)).rgb;
+    const b = (await removeBackground({ main: unscaled }, image, maskOnly, idleWithGraphs, mainOnly)).rgb;
     expect([a[32 * 96 + 10], a[32 * 96 + 85]]).toEqual([0, 255]);
     expect(Math.max(...b)).toBeLessThan(128);
   });
@@ -432,7 +432,7 @@ describe("background removal above a megapixel", () => {
       { main },
       { rgb: halvesPixels(width, height), width, height },
       DEFAULT_BACKGROUND_SETTINGS,
-      { ...idle, times },
+      { ...idleWithGraphs, times },
     );
     expect(mask.width * mask.height).toBeLessThanOrEqual(1024 * 1024);
     // The mask grid is bounded (long side 512), whatever the input size.

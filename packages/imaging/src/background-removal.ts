@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import sharp from "sharp";
+import type { ModelContract } from "@imagen/catalogue";
 import type { BackgroundRemovalOptions } from "@imagen/core";
 import type { DecodedImage } from "./decode.js";
 import type { RawImage } from "./encode.js";
@@ -8,14 +9,14 @@ import {
   decontaminate,
   flatCoefficients,
   foregroundPlanes,
-  guidedCoefficients,
   resizePlane,
   trimapOf,
   type FloatPlane,
 } from "./guided-filter.js";
 import { addTime, resizeRaw, type RgbImage, type RunContext } from "./image-to-image.js";
-import type { LoadedModel } from "./sessions.js";
-import { predictMask } from "./mask-model.js";
+import { guidedCoefficients } from "./guided-filter-graph.js";
+import type { GraphSessions, LoadedModel } from "./sessions.js";
+import { planMaskInput, predictMask } from "./mask-model.js";
 
 /** The stages of background removal after the first model pass; each can be turned off to measure it. */
 export interface BackgroundSettings {
@@ -29,6 +30,11 @@ export interface BackgroundSettings {
   refine: boolean;
 }
 
+/** What background removal runs with besides its models: the guided filter is a built graph. */
+export interface BackgroundContext extends RunContext {
+  graphs: GraphSessions;
+}
+
 /** Everything on: what `removeBackground` does. */
 export const DEFAULT_BACKGROUND_SETTINGS: Readonly<BackgroundSettings> = {
   flip: true,
@@ -39,8 +45,9 @@ export const DEFAULT_BACKGROUND_SETTINGS: Readonly<BackgroundSettings> = {
 
 // Two bounded resolutions, whatever the input size (long side, aspect kept, never enlarged):
 // - the mask grid: masks are merged, and the box statistics of the guided filter, the trimap and
-//   the edge colours' background/foreground means are computed on it (about 13 × 8 B per pixel in
-//   flight). It is above the models' 320 px, and the test photos (≤ 640 px) fit it whole.
+//   the edge colours' background/foreground means are computed on it (the guided filter's graph
+//   holds its thirteen statistics and their box means as float32 planes of this size). It is above
+//   the models' 320 px, and the test photos (≤ 640 px) fit it whole.
 // - the work size: the guided filter's coefficients are applied to the picture at this size, so
 //   the alpha follows the picture's edges here; the full-size alpha is one sharp resize of it, and
 //   the models' inputs are resized from the picture at this size, not from the full-size one.
@@ -243,6 +250,26 @@ function fitSide(size: { width: number; height: number }, maxSide: number): { wi
   return { width: Math.max(1, Math.round(size.width * k)), height: Math.max(1, Math.round(size.height * k)) };
 }
 
+/** Mask-grid pixels per pixel of the full-frame model mask: the unit of the radius and the band. */
+function modelPixel(grid: { width: number }, whole: { width: number }): number {
+  return grid.width / whole.width;
+}
+
+function guidedRadius(grid: { width: number }, whole: { width: number }): number {
+  return Math.max(1, Math.round(GUIDED_RADIUS_MODEL_PX * modelPixel(grid, whole)));
+}
+
+/**
+ * Creates the guided filter's graph session at the radius of a photo that fills the mask grid
+ * (most photos), so that the first job does not wait for it (about 30 ms on CPU).
+ */
+export async function warmUpRefinement(graphs: GraphSessions, main: ModelContract): Promise<void> {
+  const grid = { width: MASK_MAX_SIDE, height: MASK_MAX_SIDE };
+  const whole = planMaskInput(grid.width, grid.height, main).resized;
+  const tiny = { rgb: new Uint8Array(8 * 8 * 3), width: 8, height: 8 };
+  await guidedCoefficients(graphs, tiny, new Float32Array(8 * 8), guidedRadius(grid, whole), GUIDED_EPS);
+}
+
 /**
  * The full-resolution alpha of the subject of `image`: the main model over the whole photo (and its
  * mirror image), again on the crop around the subject, the portrait helper's person pixels where
@@ -253,7 +280,7 @@ export async function predictAlpha(
   models: { main: LoadedModel; portrait?: LoadedModel | undefined },
   image: RgbImage,
   settings: BackgroundSettings,
-  ctx: RunContext,
+  ctx: BackgroundContext,
 ): Promise<SubjectAlpha> {
   let t = performance.now();
   const workSize = fitSide(image, WORK_MAX_SIDE);
@@ -275,13 +302,11 @@ export async function predictAlpha(
   }
   ctx.signal.throwIfAborted();
   t = performance.now();
-  // Mask-grid pixels per pixel of the full-frame model mask: the unit of the radius and the band.
-  const modelPx = grid.width / whole.width;
   const guide = await resizeRaw(work, grid, 3, "cubic");
-  const radius = Math.max(1, Math.round(GUIDED_RADIUS_MODEL_PX * modelPx));
-  const band = Math.max(1, Math.round(EDGE_BAND_MODEL_PX * modelPx));
+  const radius = guidedRadius(grid, whole);
+  const band = Math.max(1, Math.round(EDGE_BAND_MODEL_PX * modelPixel(grid, whole)));
   const coefficients = settings.refine
-    ? guidedCoefficients(guide, mask.data, radius, GUIDED_EPS)
+    ? await guidedCoefficients(ctx.graphs, guide, mask.data, radius, GUIDED_EPS)
     : flatCoefficients(mask);
   const workAlpha = applyCoefficients(coefficients, work, { levels: ALPHA_LEVELS, trimap: trimapOf(mask, band) });
   const full = { width: image.width, height: image.height };
@@ -348,7 +373,7 @@ export async function removeBackground(
   models: { main: LoadedModel; portrait?: LoadedModel | undefined },
   image: DecodedImage,
   options: Pick<BackgroundRemovalOptions, "output" | "background">,
-  ctx: RunContext,
+  ctx: BackgroundContext,
   settings: BackgroundSettings = DEFAULT_BACKGROUND_SETTINGS,
 ): Promise<RawImage> {
   ctx.signal.throwIfAborted();

@@ -2,8 +2,10 @@ import sharp from "sharp";
 import { OP_NAMES, isPermanentJobError } from "@imagen/core";
 import { decompressionBombPng, patternImage, patternPixels, rgbaPng } from "@imagen/testing/images";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTinyPipelines, idle } from "../test/model-fixtures.js";
-import type { Pipelines } from "./pipelines.js";
+import { createModelRegistry } from "@imagen/catalogue";
+import { createTinyModelDir, createTinyPipelines, idle } from "../test/model-fixtures.js";
+import { createPipelines, type Pipelines } from "./pipelines.js";
+import { createSessionCache, type SessionCache } from "./sessions.js";
 
 async function raw(data: Buffer): Promise<{ data: Buffer; channels: number; width: number; height: number }> {
   const { data: pixels, info } = await sharp(data).raw().toBuffer({ resolveWithObject: true });
@@ -132,5 +134,35 @@ describe("createPipelines", () => {
 
   it("warms up the default models of the given ops", async () => {
     await expect(pipelines.warmUp(["upscale", "enhance", "comic", "background-removal"])).resolves.toBeUndefined();
+  });
+});
+
+describe("warm-up of built graphs", () => {
+  it("builds background removal's guided-filter graph, so that a photo filling the mask grid needs no other", async () => {
+    const models = await createTinyModelDir();
+    const inner = createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 1 });
+    const built: string[] = [];
+    const sessions: SessionCache = {
+      ...inner,
+      graph: (key, build) => {
+        if (!built.includes(key)) built.push(key);
+        return inner.graph(key, build);
+      },
+    };
+    try {
+      const pipelines = createPipelines({
+        registry: createModelRegistry({ manifest: models.manifest, modelDir: models.dir }),
+        sessions,
+        limits: { maxInputPixels: 1_000_000, maxOutputPixels: 2_000_000 },
+      });
+      await pipelines.warmUp(["background-removal"]);
+      expect(built).toHaveLength(1);
+      const photo = await patternImage({ width: 600, height: 400 });
+      await pipelines.run("background-removal", photo, { output: "mask", background: "#ffffff" }, idle);
+      expect(built).toHaveLength(1);
+    } finally {
+      await inner.close();
+      await models.cleanup();
+    }
   });
 });

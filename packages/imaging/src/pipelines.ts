@@ -124,6 +124,7 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
         job: ctx.job,
         target,
         tiles: deps.tiles,
+        graphs: sessions,
       });
       const encodeStart = performance.now();
       const format = options.format ?? defaultOutputFormat(image.alpha !== null, probed.format);
@@ -148,6 +149,7 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
           const { session } = await load(entry);
           await warmUpSession(session, entry);
         }
+        await OP_HANDLERS[op].warmUp?.(sessions, registry.defaultFor(op));
       }
     },
   };

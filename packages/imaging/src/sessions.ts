@@ -19,8 +19,14 @@ export interface SessionCacheOptions {
   log?: Logger;
 }
 
-/** One inference session per model file, created on first use and reused. */
-export interface SessionCache {
+/** Sessions of graphs built in code (not model files), by a key that names the graph and its parameters. */
+export interface GraphSessions {
+  /** The session for `key`; `build` gives its ONNX bytes on first use. Concurrent callers share one creation. */
+  graph(key: string, build: () => Uint8Array): Promise<ort.InferenceSession>;
+}
+
+/** One inference session per model file (and per built graph), created on first use and reused. */
+export interface SessionCache extends GraphSessions {
   /** The session for `modelPath`; concurrent callers share one creation. */
   get(modelPath: string): Promise<ort.InferenceSession>;
   /** Releases every session; the cache is empty afterwards. */
@@ -49,34 +55,45 @@ export function createSessionCache(options: SessionCacheOptions): SessionCache {
     ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
   };
 
-  const create = async (modelPath: string): Promise<ort.InferenceSession> => {
+  /** A model file by its path, or a built graph by its key and bytes. */
+  type Source = { modelPath: string } | { graph: string; bytes: Uint8Array };
+  const create = async (source: Source): Promise<ort.InferenceSession> => {
     const started = performance.now();
+    const name = "modelPath" in source ? source.modelPath : `the built graph ${source.graph}`;
     try {
-      const session = await ort.InferenceSession.create(modelPath, sessionOptions);
+      const session =
+        "modelPath" in source
+          ? await ort.InferenceSession.create(source.modelPath, sessionOptions)
+          : await ort.InferenceSession.create(source.bytes, sessionOptions);
       const loadMs = Math.round(performance.now() - started);
-      options.log?.info({ modelPath, executionProvider: options.executionProvider, loadMs }, "model session loaded");
+      const label = "modelPath" in source ? { modelPath: source.modelPath } : { graph: source.graph };
+      options.log?.info({ ...label, executionProvider: options.executionProvider, loadMs }, "model session loaded");
       return session;
     } catch (cause) {
       const detail = cause instanceof Error ? cause.message : String(cause);
       throw new AppError(
         "MODEL_UNAVAILABLE",
-        `Could not create an ONNX session for ${modelPath} with execution provider ${options.executionProvider}: ${detail}`,
+        `Could not create an ONNX session for ${name} with execution provider ${options.executionProvider}: ${detail}`,
         { cause },
       );
     }
   };
 
+  /** `name` keys the cache: a model path, or a graph's key after a NUL, which no path can hold. */
+  const cached = (name: string, source: () => Source): Promise<ort.InferenceSession> => {
+    let pending = sessions.get(name);
+    if (!pending) {
+      pending = create(source());
+      // Forget failures so a later call (e.g. after the file is fixed) tries again.
+      pending.catch(() => sessions.delete(name));
+      sessions.set(name, pending);
+    }
+    return pending;
+  };
+
   return {
-    get(modelPath) {
-      let pending = sessions.get(modelPath);
-      if (!pending) {
-        pending = create(modelPath);
-        // Forget failures so a later call (e.g. after the file is fixed) tries again.
-        pending.catch(() => sessions.delete(modelPath));
-        sessions.set(modelPath, pending);
-      }
-      return pending;
-    },
+    get: (modelPath) => cached(modelPath, () => ({ modelPath })),
+    graph: (key, build) => cached(`\0${key}`, () => ({ graph: key, bytes: build() })),
     async close() {
       const all = [...sessions.values()];
       sessions.clear();

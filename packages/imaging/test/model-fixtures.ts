@@ -10,6 +10,7 @@ import {
   tinyUpscaleModel,
   writeTinyModel,
 } from "@imagen/testing/onnx";
+import type { BackgroundContext } from "../src/background-removal.js";
 import type { RunContext, TileOverrides } from "../src/image-to-image.js";
 import {
   createModelRegistry,
@@ -32,6 +33,12 @@ export const TEST_IMAGES_DIR = fileURLToPath(new URL("./images/", import.meta.ur
 
 /** A run context for pipelines that is never canceled and ignores progress. */
 export const idle: RunContext = { signal: new AbortController().signal, onProgress: () => undefined };
+
+/** `idle` with sessions for built graphs (background removal's guided filter), made on first use. */
+export const idleWithGraphs: BackgroundContext = {
+  ...idle,
+  graphs: createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 1 }),
+};
 
 /** Pipelines over the repo's real models on CPU, with limits that fit the test photos; close `sessions` after. */
 export async function openRealPipelines(): Promise<{

@@ -63,6 +63,19 @@ describe("buildModel", () => {
     ]);
   });
 
+  it("writes uint8 inputs and initializers (values in int32_data, as ONNX keeps them)", () => {
+    const bytes = buildModel({
+      ...SPEC,
+      inputs: [{ name: "input", shape: [1, 2], type: "uint8" }],
+      nodes: [{ op: "Add", inputs: ["input", "offset"], outputs: ["output"] }],
+      initializers: [{ name: "offset", dims: [2], values: [7, 250], type: "uint8" }],
+    });
+    expect(describeModel(bytes).inputs).toEqual([{ name: "input", shape: [1, 2], type: "uint8" }]);
+    const offset = onnx.ModelProto.decode(bytes).graph?.initializer?.[0];
+    expect(offset?.dataType).toBe(onnx.TensorProto.DataType.UINT8);
+    expect(offset?.int32Data).toEqual([7, 250]);
+  });
+
   it("rejects an initializer whose values do not fill its dims", () => {
     expect(() => buildModel({ ...SPEC, initializers: [{ name: "gain", dims: [2, 2], values: [1, 2, 3] }] })).toThrow(
       "Expected 4 values for initializer gain [2,2] but received 3",

@@ -3,8 +3,11 @@ import onnxProto from "onnx-proto";
 // onnx-proto is CommonJS without named exports, so the namespace comes off the default export.
 const { onnx } = onnxProto;
 
-/** Element types this writer emits: float32 for images and weights, int64 for shapes, pads and axes. */
-export type ElementType = "float" | "int64";
+/**
+ * Element types this writer emits: float32 for images and weights, int64 for shapes, pads and axes,
+ * uint8 for 8-bit pixels fed as decoded.
+ */
+export type ElementType = "float" | "int64" | "uint8";
 
 /** A graph input or output; `null` marks a dynamic dimension, a string names one. Float32 by default. */
 export interface GraphValue {
@@ -79,6 +82,7 @@ export function buildModel(spec: ModelSpec): Uint8Array {
 const ELEMENT_TYPES = {
   float: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
+  uint8: onnx.TensorProto.DataType.UINT8,
 } as const;
 
 function toValueInfo(value: GraphValue): onnxProto.onnx.IValueInfoProto {
@@ -129,6 +133,10 @@ function toTensor(init: GraphInitializer): onnxProto.onnx.ITensorProto {
   const types = onnx.TensorProto.DataType;
   if (init.type === "int64") {
     return { name: init.name, dims: [...init.dims], dataType: types.INT64, int64Data: [...init.values] };
+  }
+  if (init.type === "uint8") {
+    // ONNX keeps uint8 values in int32_data.
+    return { name: init.name, dims: [...init.dims], dataType: types.UINT8, int32Data: [...init.values] };
   }
   return { name: init.name, dims: [...init.dims], dataType: types.FLOAT, floatData: [...init.values] };
 }

@@ -19,6 +19,7 @@ export interface ModelSummary {
 const ELEMENT_NAMES = new Map<number, ElementType>([
   [onnx.TensorProto.DataType.FLOAT, "float"],
   [onnx.TensorProto.DataType.INT64, "int64"],
+  [onnx.TensorProto.DataType.UINT8, "uint8"],
 ]);
 
 /**
@@ -44,7 +45,9 @@ function fromValueInfo(value: onnxProto.onnx.IValueInfoProto): GraphValue {
   const elemType = tensor?.elemType ?? 0;
   const type = ELEMENT_NAMES.get(elemType);
   if (type === undefined) {
-    throw new RangeError(`Expected a float or int64 tensor for ${value.name} but received element type ${elemType}`);
+    throw new RangeError(
+      `Expected a float, int64 or uint8 tensor for ${value.name} but received element type ${elemType}`,
+    );
   }
   const shape = (tensor?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue)));
   return { name: value.name ?? "", shape, type };

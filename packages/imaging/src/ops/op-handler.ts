@@ -1,8 +1,9 @@
+import type { ModelEntry } from "@imagen/catalogue";
 import { AppError, type Logger, type OpName, type OpOptionsMap } from "@imagen/core";
 import type { DecodedImage } from "../decode.js";
 import type { RawImage } from "../encode.js";
 import type { RunContext, StageTimes, TileOverrides } from "../image-to-image.js";
-import type { LoadedModel } from "../sessions.js";
+import type { GraphSessions, LoadedModel } from "../sessions.js";
 
 /** The job a pipeline runs for, when it runs for one (the worker's): it names the log lines. */
 export interface JobRef {
@@ -27,6 +28,8 @@ export interface OpContext extends RunContext {
   target: { width: number; height: number };
   /** Tiling overrides for every model (tests use small tiles). */
   tiles: TileOverrides | undefined;
+  /** Sessions for graphs built in code (post-processing steps run by ONNX Runtime), on the job's threads. */
+  graphs: GraphSessions;
 }
 
 /**
@@ -35,6 +38,8 @@ export interface OpContext extends RunContext {
  */
 export interface OpHandler<Op extends OpName> {
   run(models: OpModels, image: DecodedImage, options: OpOptionsMap[Op], ctx: OpContext): Promise<RawImage>;
+  /** Prepares what the op runs besides its models' sessions (its built graphs), for `main` as the main model. */
+  warmUp?(graphs: GraphSessions, main: ModelEntry): Promise<void>;
 }
 
 /** Every op has its handler: an op without one is a type error here. */

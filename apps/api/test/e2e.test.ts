@@ -149,9 +149,10 @@ describe.runIf(built)("processes", () => {
     const done = await client.waitFor(submitted.id, (j) => j.status !== "running" && j.status !== "queued", 60_000);
     expect(done).toMatchObject({ status: "succeeded", attempts: 2, error: null });
     expect(done.output).toMatchObject({ width: 2048, height: 2048 });
-    // One output, the second attempt's (outputs/<job>/<attempt>.<format>): the killed run wrote none.
+    // One output, the second attempt's (outputs/<job>/<attempt>-<run id>.<format>): the killed run wrote none.
     expect(await readdir(path.join(dir, "data", "blobs", "outputs"))).toEqual([submitted.id]);
-    expect(await readdir(path.join(dir, "data", "blobs", "outputs", submitted.id))).toEqual(["2.png"]);
+    const outputs = await readdir(path.join(dir, "data", "blobs", "outputs", submitted.id));
+    expect(outputs).toEqual([expect.stringMatching(/^2-[0-9a-z]{10}\.png$/)]);
     // Node prints process warnings (deprecations included) as "(node:<pid>) …" on stderr.
     for (const proc of [api, first, second]) expect(proc.output()).not.toMatch(/^\(node:\d+\)/m);
   });

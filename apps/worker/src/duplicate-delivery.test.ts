@@ -8,6 +8,7 @@ import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createHarness, QUEUE, type Harness } from "../test/harness.js";
 import { createWorkerMetrics } from "./metrics.js";
+import { createJobProcessor } from "./process-job.js";
 import { createWorker } from "./worker.js";
 
 const WAIT = { timeout: 15_000, interval: 20 };
@@ -77,9 +78,9 @@ async function startStaleProcess(h: Harness, pipelines: Pipelines) {
 
 type StaleProcess = Awaited<ReturnType<typeof startStaleProcess>>;
 
-/** The files under the job's output prefix, one per attempt that left a blob. */
+/** The files under the job's output prefix, one per run that left a blob. */
 async function outputFiles(h: Harness, jobId: string): Promise<string[]> {
-  const dir = path.join(h.dir, "data", "blobs", path.dirname(outputKey(jobId, 1, "png")));
+  const dir = path.join(h.dir, "data", "blobs", "outputs", jobId);
   return readdir(dir).catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw err;
@@ -108,6 +109,11 @@ describe("duplicate delivery", () => {
     await h.close();
   });
 
+  /** The output key of the run that finished `job`. */
+  function keyOf(job: Job): string {
+    return outputKey(job.id, { attempt: job.attempts, runId: job.runId ?? "" }, "png");
+  }
+
   /** Attempt 1 claims the job in the stale process and stalls; attempt 2 is redelivered to a live worker. */
   async function redeliverWhileStaleRunIsAlive(staleAfter: AfterGate) {
     const first = gated(h.pipelines, staleAfter);
@@ -128,15 +134,15 @@ describe("duplicate delivery", () => {
     const { job, first, second, staleProcess } = await redeliverWhileStaleRunIsAlive("run-without-progress");
     second.open();
     const done = await waitForJob(h, job.id, { status: "succeeded", attempts: 2 });
-    expect(done.output?.key).toBe(outputKey(job.id, 2, "png"));
-    const resultPath = path.join(h.dir, "data", "blobs", outputKey(job.id, 2, "png"));
+    expect(done.output?.key).toBe(keyOf(done));
+    const resultPath = path.join(h.dir, "data", "blobs", keyOf(done));
     const result = await readFile(resultPath);
 
     first.open();
     await vi.waitFor(async () => expect(await staleProcess.outcomes("superseded")).toBe(1), WAIT);
     expect(await staleProcess.outcomes("succeeded")).toBe(0);
     expect(await h.job(job.id)).toEqual(done);
-    expect(await outputFiles(h, job.id)).toEqual(["2.png"]);
+    expect(await outputFiles(h, job.id)).toEqual([path.basename(keyOf(done))]);
     expect((await readFile(resultPath)).equals(result)).toBe(true);
     expect(await h.blobs.head(done.output?.key ?? "")).toMatchObject({ sizeBytes: done.output?.bytes });
   });
@@ -156,10 +162,60 @@ describe("duplicate delivery", () => {
 
       second.open();
       const done = await waitForJob(h, job.id, { status: "succeeded", attempts: 2, error: null });
-      expect(done.output?.key).toBe(outputKey(job.id, 2, "png"));
-      expect(await outputFiles(h, job.id)).toEqual(["2.png"]);
+      expect(done.output?.key).toBe(keyOf(done));
+      expect(await outputFiles(h, job.id)).toEqual([path.basename(keyOf(done))]);
       expect(await staleProcess.outcomes("succeeded")).toBe(0);
       expect(await staleProcess.outcomes("retried")).toBe(0);
     },
   );
+
+  it("refuses a stale run when a message published twice brings its attempt number back: the run id tells them apart", async () => {
+    const registry = new Registry();
+    const log = createLogger({ service: "worker-test", level: "silent" });
+    const metrics = createWorkerMetrics(registry);
+    const deliver = (gate: Gate, attempt: number) =>
+      createJobProcessor({
+        jobs: h.jobs,
+        blobs: h.blobs,
+        pipelines: gate.pipelines,
+        metrics,
+        log,
+        progressIntervalMs: 0,
+      })({ jobId: job.id, attempt }, new AbortController().signal);
+    const staleGate = gated(h.pipelines, "run-without-progress");
+    const failingGate = gated(h.pipelines, "fail");
+    const duplicateGate = gated(h.pipelines, "run");
+    gates.push(staleGate, failingGate, duplicateGate);
+    // No worker consumes the queue: each delivery below is handed to a processor directly.
+    const job = await h.submit("upscale", await patternImage({ width: 128, height: 128 }));
+
+    const staleRun = deliver(staleGate, 1);
+    await staleGate.entered;
+    const stale = await h.job(job.id);
+    expect(stale).toMatchObject({ status: "running", attempts: 1 });
+    // The redelivery takes over, fails with a retryable error and hands the job back.
+    failingGate.open();
+    await expect(deliver(failingGate, 2)).rejects.toThrow("device lost");
+    expect(await h.job(job.id)).toMatchObject({ status: "queued", attempts: 2 });
+    // The job's message, published a second time, arrives with attempt 1 again and claims it.
+    const duplicateRun = deliver(duplicateGate, 1);
+    await duplicateGate.entered;
+    const claimed = await h.job(job.id);
+    expect(claimed).toMatchObject({ status: "running", attempts: 1 });
+    expect(claimed.runId).not.toBe(stale.runId);
+
+    staleGate.open();
+    await staleRun;
+    expect(await h.job(job.id)).toEqual(claimed);
+    expect(await outputFiles(h, job.id)).toEqual([]);
+    duplicateGate.open();
+    await duplicateRun;
+    const done = await h.job(job.id);
+    expect(done).toMatchObject({ status: "succeeded", attempts: 1, runId: claimed.runId, error: null });
+    expect(done.output?.key).toBe(keyOf(done));
+    expect(await outputFiles(h, job.id)).toEqual([path.basename(keyOf(done))]);
+    const outcomes = (await registry.getSingleMetric("worker_jobs_total")?.get())?.values ?? [];
+    const count = (outcome: string) => outcomes.find((value) => value.labels.outcome === outcome)?.value ?? 0;
+    expect([count("superseded"), count("retried"), count("succeeded")]).toEqual([1, 1, 1]);
+  });
 });

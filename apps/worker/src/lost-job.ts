@@ -1,20 +1,25 @@
-import type { UpdateResult } from "@imagen/core";
+import type { JobExpectation, JobRun, UpdateResult } from "@imagen/core";
 import type { JobOutcome } from "./metrics.js";
+
+/** What every write of a run expects: the job still running under the claim that gave it the run. */
+export function heldBy(run: JobRun): JobExpectation {
+  return { status: "running", attempts: run.attempt, runId: run.runId };
+}
 
 /**
  * Why a run stopped holding its job, as the reason its cancel signal aborts with: the job was
- * canceled or deleted, or a newer attempt took it over (a redelivery while this run was still alive).
+ * canceled or deleted, or another run took it over (a redelivery while this run was still alive).
  */
 export class JobLostError extends Error {
   constructor(readonly superseded: boolean) {
-    super(superseded ? "job was taken over by a newer attempt" : "job is no longer running");
+    super(superseded ? "job was taken over by another run" : "job is no longer running");
     this.name = "JobLostError";
   }
 }
 
-/** The loss a refused write of attempt `attempt` reveals. */
-export function jobLost(result: Exclude<UpdateResult, { ok: true }>, attempt: number): JobLostError {
-  return new JobLostError(result.reason === "conflict" && result.current.attempts !== attempt);
+/** The loss a refused write of `run` reveals: superseded when another run has claimed the job since. */
+export function jobLost(result: Exclude<UpdateResult, { ok: true }>, run: JobRun): JobLostError {
+  return new JobLostError(result.reason === "conflict" && result.current.runId !== run.runId);
 }
 
 /** The outcome of a run whose job was lost for `reason` (a `JobLostError`, or a plain cancel). */

@@ -2,6 +2,7 @@ import {
   inputKey,
   isFinished,
   isPermanentJobError,
+  newRunId,
   outputKey,
   parseOptions,
   PermanentJobError,
@@ -9,14 +10,14 @@ import {
   type BlobStore,
   type Delivery,
   type Job,
-  type JobExpectation,
   type JobPatch,
+  type JobRun,
   type JobStore,
   type Logger,
   type OpOptions,
 } from "@imagen/core";
 import type { Pipelines, PipelineResult } from "@imagen/imaging";
-import { jobLost, lostOutcome } from "./lost-job.js";
+import { heldBy, jobLost, lostOutcome } from "./lost-job.js";
 import type { JobOutcome, WorkerMetrics } from "./metrics.js";
 import { createProgressReporter } from "./progress-reporter.js";
 import { webhookDuePatch } from "./webhook-state.js";
@@ -36,27 +37,29 @@ export interface JobProcessorDeps {
 /**
  * Handles one delivery of a job message; resolving acks it, throwing hands it back for a retry.
  * Idempotent: a finished job is skipped, and the claim is a compare-and-set that records the
- * delivery's attempt. A redelivery may take over a job running under an older attempt (its worker
- * died or lost its lease); from then on every write of the older run is refused, since each one
- * expects the job running under that run's attempt, and the older run writes only its own output
- * key. `shutdown` aborts when the process is stopping: the job is released for another worker.
+ * delivery's attempt and a fresh run id. A redelivery may take over a job running under an older
+ * attempt (its worker died or lost its lease); from then on every write of the older run is
+ * refused, since each one expects the job running under that run's id, and the older run writes
+ * only its own output key. The run id also tells apart two runs whose deliveries carry the same
+ * attempt (a message published twice). `shutdown` aborts when the process is stopping: the job is
+ * released for another worker.
  */
 export function createJobProcessor(deps: JobProcessorDeps) {
   const now = deps.now ?? (() => new Date());
 
   return async function processJob(delivery: Delivery, shutdown: AbortSignal): Promise<void> {
     const log = deps.log.child({ jobId: delivery.jobId, attempt: delivery.attempt });
-    const job = await claim(delivery, log);
-    if (!job) return;
-    const held = heldBy(job.attempts);
+    const claimed = await claim(delivery, log);
+    if (!claimed) return;
+    const { job, run: jobRun } = claimed;
     const startedAt = performance.now();
     const cancel = new AbortController();
     let outcome: JobOutcome = "succeeded";
     deps.metrics.inFlight.inc({ op: job.op });
     try {
-      await run(job, held, cancel, AbortSignal.any([cancel.signal, shutdown]), log);
+      await run(job, jobRun, cancel, AbortSignal.any([cancel.signal, shutdown]), log);
     } catch (err) {
-      outcome = await settleFailure(job, err, { held, cancel, shutdown, log });
+      outcome = await settleFailure(job, err, { run: jobRun, cancel, shutdown, log });
       if (outcome === "retried" || outcome === "released") throw err;
     } finally {
       const seconds = (performance.now() - startedAt) / 1000;
@@ -68,22 +71,25 @@ export function createJobProcessor(deps: JobProcessorDeps) {
   };
 
   /**
-   * Moves the job to running under this attempt, from queued or from running under an older
-   * attempt; returns null when there is nothing to do, or when this or a newer attempt holds it.
+   * Moves the job to running under this attempt and a new run id, from queued or from running
+   * under an older attempt; returns null when there is nothing to do, or when this or a newer
+   * attempt holds it.
    */
-  async function claim(delivery: Delivery, log: Logger): Promise<Job | null> {
+  async function claim(delivery: Delivery, log: Logger): Promise<{ job: Job; run: JobRun } | null> {
     const job = await deps.jobs.get(delivery.jobId);
     if (!job || isFinished(job.status)) {
       log.info({ status: job?.status ?? "missing" }, "message for a job that will not run; acking");
       return null;
     }
+    const run: JobRun = { attempt: delivery.attempt, runId: newRunId() };
     const claimed = await deps.jobs.update(job.id, ["queued", { status: "running", attemptsBelow: delivery.attempt }], {
       status: "running",
-      attempts: delivery.attempt,
+      attempts: run.attempt,
+      runId: run.runId,
       startedAt: now().toISOString(),
       progress: 0,
     });
-    if (claimed.ok) return claimed.job;
+    if (claimed.ok) return { job: claimed.job, run };
     const current = claimed.reason === "conflict" ? claimed.current : null;
     log.info(
       { status: current?.status ?? "missing", heldByAttempt: current?.attempts ?? null },
@@ -94,7 +100,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
 
   async function run(
     job: Job,
-    held: JobExpectation,
+    jobRun: JobRun,
     cancel: AbortController,
     signal: AbortSignal,
     log: Logger,
@@ -104,7 +110,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
     const onProgress = createProgressReporter({
       jobs: deps.jobs,
       jobId: job.id,
-      attempt: job.attempts,
+      run: jobRun,
       intervalMs: deps.progressIntervalMs,
       cancel,
       log,
@@ -116,10 +122,10 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       onProgress,
     });
     signal.throwIfAborted();
-    const key = outputKey(job.id, job.attempts, result.format);
+    const key = outputKey(job.id, jobRun, result.format);
     await deps.blobs.put(key, result.data, { contentType: result.contentType });
     const at = now();
-    const finished = await deps.jobs.update(job.id, held, {
+    const finished = await deps.jobs.update(job.id, heldBy(jobRun), {
       status: "succeeded",
       progress: 1,
       error: null,
@@ -129,10 +135,10 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       ...webhookDuePatch(job, at),
     });
     if (!finished.ok) {
-      // Canceled, or taken over by a newer attempt, while the result was being written: the key is
-      // this attempt's own, so deleting it cannot touch the output the job names.
+      // Canceled, or taken over by another run, while the result was being written: the key is
+      // this run's own, so deleting it cannot touch the output the job names.
       await deps.blobs.delete(key);
-      cancel.abort(jobLost(finished, job.attempts));
+      cancel.abort(jobLost(finished, jobRun));
       signal.throwIfAborted();
     }
     recordStages(job, result);
@@ -153,12 +159,12 @@ export function createJobProcessor(deps: JobProcessorDeps) {
   async function settleFailure(
     job: Job,
     err: unknown,
-    ctx: { held: JobExpectation; cancel: AbortController; shutdown: AbortSignal; log: Logger },
+    ctx: { run: JobRun; cancel: AbortController; shutdown: AbortSignal; log: Logger },
   ): Promise<JobOutcome> {
     if (ctx.cancel.signal.aborted) return lostOutcome(ctx.cancel.signal.reason);
     const settle = async (patch: JobPatch, outcome: JobOutcome): Promise<JobOutcome> => {
-      const result = await deps.jobs.update(job.id, ctx.held, patch);
-      return result.ok ? outcome : lostOutcome(jobLost(result, job.attempts));
+      const result = await deps.jobs.update(job.id, heldBy(ctx.run), patch);
+      return result.ok ? outcome : lostOutcome(jobLost(result, ctx.run));
     };
     if (ctx.shutdown.aborted) return settle({ status: "queued", progress: 0 }, "released");
     if (isPermanentJobError(err)) {
@@ -176,11 +182,6 @@ export function createJobProcessor(deps: JobProcessorDeps) {
     const error = { code: "PROCESSING_FAILED", message: "Processing failed; the job will be retried" };
     return settle({ status: "queued", error, progress: 0 }, "retried");
   }
-}
-
-/** What every write of a run expects: the job still running under the attempt that claimed it. */
-function heldBy(attempt: number): JobExpectation {
-  return { status: "running", attempts: attempt };
 }
 
 export type JobProcessor = ReturnType<typeof createJobProcessor>;

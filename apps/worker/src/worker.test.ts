@@ -42,13 +42,15 @@ describe("worker", () => {
     const job = await h.submit("upscale", await patternImage({ width: 96, height: 64 }));
     const done = await waitForStatus(h, job.id, "succeeded");
     expect(done).toMatchObject({ attempts: 1, progress: 1, error: null });
-    expect(done.output).toMatchObject({ width: 384, height: 256, format: "png", key: outputKey(job.id, 1, "png") });
+    expect(done.runId).toMatch(/^[0-9a-z]{10}$/);
+    const key = outputKey(job.id, { attempt: 1, runId: done.runId! }, "png");
+    expect(done.output).toMatchObject({ width: 384, height: 256, format: "png", key });
     expect(done.timings.inferMs).toBeGreaterThanOrEqual(0);
     expect(done.timings.decodeMs).toBeGreaterThanOrEqual(0);
     expect(done.timings.encodeMs).toBeGreaterThanOrEqual(0);
     expect(done.startedAt).not.toBeNull();
     expect(done.finishedAt).not.toBeNull();
-    expect(await h.blobs.head(outputKey(job.id, 1, "png"))).toMatchObject({ sizeBytes: done.output?.bytes });
+    expect(await h.blobs.head(key)).toMatchObject({ sizeBytes: done.output?.bytes });
   });
 
   it("runs a job stored before today's options existed with today's defaults, and fails one whose options no longer validate", async () => {
@@ -139,7 +141,7 @@ describe("worker", () => {
     const after = await h.job(job.id);
     expect(after.output).toBeNull();
     expect(tiles).toBeLessThan(16);
-    expect(await h.blobs.head(outputKey(job.id, 1, "png"))).toBeNull();
+    expect(await h.blobs.head(outputKey(job.id, { attempt: 1, runId: after.runId! }, "png"))).toBeNull();
     expect(await h.blobs.head(inputKey(job.id))).not.toBeNull();
   });
 

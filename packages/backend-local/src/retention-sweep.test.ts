@@ -9,6 +9,7 @@ import { closeSqliteDatabase, openSqliteDatabase, type SqliteDatabase } from "./
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const NOW = new Date("2025-06-10T12:00:00.000Z");
+const RUN = { attempt: 1, runId: "run-a" };
 const POLICY = { jobTtlMs: 7 * DAY_MS, orphanUploadTtlMs: 7 * DAY_MS };
 const QUEUE = { leaseMs: 1_000, pollIntervalMs: 20, maxAttempts: 3, backoffBaseMs: 10, backoffMaxMs: 50 };
 
@@ -57,9 +58,9 @@ describe("sweepExpired (local retention)", () => {
     const recent = jobCreated(6);
     for (const job of [old, recent]) await backend.jobs.create(job);
     await blob(inputKey(old.id), 8);
-    await blob(outputKey(old.id, 1, "png"), 8);
+    await blob(outputKey(old.id, RUN, "png"), 8);
     await blob(inputKey(recent.id), 6);
-    await blob(outputKey(recent.id, 1, "png"), 6);
+    await blob(outputKey(recent.id, RUN, "png"), 6);
     // An input whose job was never created (the API died between the two writes).
     await blob(inputKey("orphan"), 9);
 
@@ -67,10 +68,10 @@ describe("sweepExpired (local retention)", () => {
     expect(await backend.jobs.get(old.id)).toBeNull();
     expect(await backend.jobs.get(recent.id)).not.toBeNull();
     expect(await exists(inputKey(old.id))).toBe(false);
-    expect(await exists(outputKey(old.id, 1, "png"))).toBe(false);
+    expect(await exists(outputKey(old.id, RUN, "png"))).toBe(false);
     expect(await exists(inputKey("orphan"))).toBe(false);
     expect(await exists(inputKey(recent.id))).toBe(true);
-    expect(await exists(outputKey(recent.id, 1, "png"))).toBe(true);
+    expect(await exists(outputKey(recent.id, RUN, "png"))).toBe(true);
     expect(await sweepExpired(db, blobRoot(), POLICY, NOW)).toEqual({ jobs: 0, blobs: 0 });
   });
 

@@ -25,7 +25,7 @@ describeJobStoreContract("SqliteJobStore", async () => {
   };
 });
 
-describe("SqliteJobStore on a file from before owners, webhooks and idempotency keys", () => {
+describe("SqliteJobStore on a file from before owners, webhooks, idempotency keys and run ids", () => {
   it("adds the new columns and reads old jobs with empty values for the new fields", async () => {
     const dir = await makeTempDir("jobs-old");
     try {
@@ -34,7 +34,7 @@ describe("SqliteJobStore on a file from before owners, webhooks and idempotency 
       old.exec(
         "CREATE TABLE jobs (id TEXT PRIMARY KEY, op TEXT NOT NULL, status TEXT NOT NULL, created_ms INTEGER NOT NULL, job TEXT NOT NULL)",
       );
-      const { owner, webhook, idempotency, ...stored } = newQueuedJob(
+      const { owner, webhook, idempotency, runId, ...stored } = newQueuedJob(
         { id: "old-job", op: "upscale", options: {}, input: { width: 1, height: 1, format: "png", bytes: 1 } },
         new Date("2024-01-01T00:00:00.000Z"),
       );
@@ -45,7 +45,13 @@ describe("SqliteJobStore on a file from before owners, webhooks and idempotency 
 
       // Two processes may open the old file at once; both must come up.
       const stores = [createSqliteJobStore({ file }), createSqliteJobStore({ file })];
-      expect(await stores[1]!.get("old-job")).toEqual({ ...stored, owner: null, webhook: null, idempotency: null });
+      expect(await stores[1]!.get("old-job")).toEqual({
+        ...stored,
+        owner: null,
+        runId: null,
+        webhook: null,
+        idempotency: null,
+      });
       expect(await stores[0]!.count({ statuses: ["queued"] })).toBe(1);
       await Promise.all(stores.map((store) => store.close()));
     } finally {

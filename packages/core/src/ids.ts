@@ -7,9 +7,20 @@ const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
  * evenly over key ranges (Firestore) and reveal nothing about volume.
  */
 export function newJobId(): string {
-  const bytes = randomBytes(20);
+  return randomBase32(20);
+}
+
+/**
+ * A run id: 10 characters of the same alphabet (50 random bits), fresh for every claim of a job, so
+ * two runs of one job never share one even when their deliveries carry the same attempt number.
+ */
+export function newRunId(): string {
+  return randomBase32(10);
+}
+
+function randomBase32(length: number): string {
   let id = "";
-  for (const b of bytes) id += ALPHABET[b & 31];
+  for (const b of randomBytes(length)) id += ALPHABET[b & 31];
   return id;
 }
 

@@ -11,7 +11,7 @@ import {
 
 /**
  * The job as clients see it (the API's answers, the webhook's body): the stored job with the
- * result's URL instead of its blob key, and without its idempotency record.
+ * result's URL instead of its blob key, and without its idempotency record and run id.
  */
 export const JobViewSchema = Type.Object({
   id: Type.String(),
@@ -46,7 +46,7 @@ export function jobPath(id: string): string {
 }
 
 export function toJobView(job: Job): JobView {
-  const { output, idempotency, ...rest } = job;
+  const { output, idempotency, runId, ...rest } = job;
   return {
     ...rest,
     output: output && {

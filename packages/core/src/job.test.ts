@@ -31,9 +31,11 @@ describe("job state machine", () => {
     expect(job.createdAt).toBe("2026-01-01T00:00:00.000Z");
   });
 
-  it("derives the input key from the job id, and one output key per attempt", () => {
+  it("derives the input key from the job id, and one output key per run", () => {
     expect(inputKey("abc")).toBe("inputs/abc");
-    expect(outputKey("abc", 1, "png")).toBe("outputs/abc/1.png");
-    expect(outputKey("abc", 2, "png")).not.toBe(outputKey("abc", 1, "png"));
+    expect(outputKey("abc", { attempt: 1, runId: "r1" }, "png")).toBe("outputs/abc/1-r1.png");
+    expect(outputKey("abc", { attempt: 1, runId: "r2" }, "png")).not.toBe(
+      outputKey("abc", { attempt: 1, runId: "r1" }, "png"),
+    );
   });
 });

@@ -115,6 +115,8 @@ export const JobSchema = Type.Object({
   ),
   progress: Type.Number({ minimum: 0, maximum: 1 }),
   attempts: Type.Integer({ minimum: 0 }),
+  /** The run that last claimed the job (a fresh id per claim); null until the first claim. */
+  runId: Nullable(Type.String()),
   error: Nullable(JobErrorSchema),
   timings: JobTimingsSchema,
   createdAt: Type.String(),
@@ -127,10 +129,11 @@ export const JobSchema = Type.Object({
 export type Job = Static<typeof JobSchema>;
 
 /** A stored job as read back: fields added after it was written get their empty values. */
-export function withJobDefaults(stored: Omit<Job, "owner" | "webhook" | "idempotency"> & Partial<Job>): Job {
+export function withJobDefaults(stored: Omit<Job, "owner" | "runId" | "webhook" | "idempotency"> & Partial<Job>): Job {
   return {
     ...stored,
     owner: stored.owner ?? null,
+    runId: stored.runId ?? null,
     webhook: stored.webhook ?? null,
     idempotency: stored.idempotency ?? null,
   };
@@ -145,6 +148,7 @@ export type JobPatch = Partial<
     | "output"
     | "progress"
     | "attempts"
+    | "runId"
     | "error"
     | "timings"
     | "startedAt"
@@ -158,12 +162,19 @@ export function inputKey(jobId: string): string {
   return `inputs/${jobId}`;
 }
 
+/** The claim a worker's run holds a job by: the delivery's attempt and a fresh run id. */
+export interface JobRun {
+  attempt: number;
+  runId: string;
+}
+
 /**
- * One key per attempt: a stale run that lost its job to a newer attempt writes and deletes only its
- * own blob, never the one the job names. Readers take the key from `job.output.key`.
+ * One key per run (`outputs/<job>/<attempt>-<run id>.<format>`): a stale run that lost its job
+ * writes and deletes only its own blob, never the one the job names, even when the run that took
+ * over has the same attempt number. Readers take the key from `job.output.key`.
  */
-export function outputKey(jobId: string, attempt: number, format: string): string {
-  return `outputs/${jobId}/${attempt}.${format}`;
+export function outputKey(jobId: string, run: JobRun, format: string): string {
+  return `outputs/${jobId}/${run.attempt}-${run.runId}.${format}`;
 }
 
 export function newQueuedJob(
@@ -180,6 +191,7 @@ export function newQueuedJob(
     output: null,
     progress: 0,
     attempts: 0,
+    runId: null,
     error: null,
     timings: {},
     createdAt: at,

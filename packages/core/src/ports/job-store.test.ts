@@ -6,6 +6,7 @@ describe("matchesExpected", () => {
   const running2: Parameters<typeof matchesExpected>[0] = {
     status: "running",
     attempts: 2,
+    runId: "run-b",
     webhook: { url: "https://example.com/hook", state: "pending", attempts: [], nextAttemptAt: null },
   };
 
@@ -15,6 +16,8 @@ describe("matchesExpected", () => {
     ["a list holding its status", ["queued", "running"], true],
     ["its status and attempt", { status: "running", attempts: 2 }, true],
     ["its status under another attempt", { status: "running", attempts: 1 }, false],
+    ["its status, attempt and run", { status: "running", attempts: 2, runId: "run-b" }, true],
+    ["its status and attempt under another run", { status: "running", attempts: 2, runId: "run-a" }, false],
     ["its status under a newer attempt bound", { status: "running", attemptsBelow: 3 }, true],
     ["its status under its own attempt bound", { status: "running", attemptsBelow: 2 }, false],
     ["a claim by a newer attempt", ["queued", { status: "running", attemptsBelow: 3 }], true],

@@ -28,13 +28,15 @@ export interface JobPage {
 }
 
 /**
- * A stored state an update may apply to: its status and, optionally, a condition on `attempts`.
- * Workers use it to tie every write of a run to the attempt that claimed the job.
+ * A stored state an update may apply to: its status and, optionally, conditions on `attempts` and
+ * `runId`. Workers use it to tie every write of a run to the claim that gave it the job.
  */
 export interface JobExpectation {
   status: JobStatus;
   /** Only while the stored `attempts` equals this: the run of this attempt still holds the job. */
   attempts?: number;
+  /** Only while the stored `runId` equals this: no other run has claimed the job since. */
+  runId?: string;
   /** Only while the stored `attempts` is below this: a newer attempt may take over an older one. */
   attemptsBelow?: number;
   /** Only while the job's webhook has this many recorded attempts (0 without a webhook): one dispatcher per try. */
@@ -45,7 +47,10 @@ export interface JobExpectation {
 export type JobExpected = JobStatus | JobExpectation | readonly (JobStatus | JobExpectation)[];
 
 /** Whether `job` is in a state that `expected` allows; the one definition every store applies. */
-export function matchesExpected(job: Pick<Job, "status" | "attempts" | "webhook">, expected: JobExpected): boolean {
+export function matchesExpected(
+  job: Pick<Job, "status" | "attempts" | "runId" | "webhook">,
+  expected: JobExpected,
+): boolean {
   const options: readonly (JobStatus | JobExpectation)[] = isList(expected) ? expected : [expected];
   return options.some((option) => matchesOne(job, typeof option === "string" ? { status: option } : option));
 }
@@ -54,9 +59,10 @@ function isList(expected: JobExpected): expected is readonly (JobStatus | JobExp
   return Array.isArray(expected);
 }
 
-function matchesOne(job: Pick<Job, "status" | "attempts" | "webhook">, expectation: JobExpectation): boolean {
+function matchesOne(job: Pick<Job, "status" | "attempts" | "runId" | "webhook">, expectation: JobExpectation): boolean {
   if (job.status !== expectation.status) return false;
   if (expectation.attempts !== undefined && job.attempts !== expectation.attempts) return false;
+  if (expectation.runId !== undefined && job.runId !== expectation.runId) return false;
   if (expectation.webhookAttempts !== undefined && webhookAttempts(job) !== expectation.webhookAttempts) return false;
   return expectation.attemptsBelow === undefined || job.attempts < expectation.attemptsBelow;
 }

@@ -208,6 +208,23 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       expect(await store.get(job.id)).toEqual(winners[0]?.ok ? winners[0].job : undefined);
     });
 
+    it("applies a write expecting a run id only while that run holds the job, whatever the attempt", async () => {
+      const job = makeJob();
+      await store.create(job);
+      await store.update(job.id, claimable(1), { status: "running", attempts: 1, runId: "run-a" });
+      await store.update(job.id, { status: "running", runId: "run-a" }, { status: "queued" });
+      // A second message with the same attempt number claims the requeued job as another run.
+      expect(
+        await store.update(job.id, claimable(1), { status: "running", attempts: 1, runId: "run-b" }),
+      ).toMatchObject({ ok: true, job: { status: "running", attempts: 1, runId: "run-b" } });
+      const stale = await store.update(job.id, { status: "running", attempts: 1, runId: "run-a" }, { progress: 0.5 });
+      expect(stale).toMatchObject({ ok: false, reason: "conflict", current: { attempts: 1, runId: "run-b" } });
+      expect(
+        await store.update(job.id, { status: "running", attempts: 1, runId: "run-b" }, { progress: 0.5 }),
+      ).toMatchObject({ ok: true, job: { progress: 0.5, runId: "run-b" } });
+      expect(await store.get(job.id)).toMatchObject({ status: "running", attempts: 1, runId: "run-b", progress: 0.5 });
+    });
+
     it("lists newest first, breaking createdAt ties by id, with status and op filters", async () => {
       const jobs = [
         makeJob({ op: "upscale", createdAtMs: BASE_MS + 1_000 }),

@@ -27,7 +27,7 @@ const app = await buildApp(
       manifest: await loadManifest(config.models.manifestPath),
       modelDir: config.models.modelDir,
       // What the embedded worker could download counts as there.
-      ...(worker && config.modelSource && { source: modelSourceFor(config.modelSource, config.backend) }),
+      ...(worker && config.modelSource && { source: await modelSourceFor(config.modelSource, config.backend) }),
     }),
     log,
     metricsRegistry,

@@ -19,7 +19,7 @@ export async function assembleWorker(
   const registry = createModelRegistry({
     manifest,
     modelDir: config.models.modelDir,
-    ...(config.modelSource && { source: modelSourceFor(config.modelSource, config.backend) }),
+    ...(config.modelSource && { source: await modelSourceFor(config.modelSource, config.backend) }),
     log: shared.log,
   });
   const pipelines = createPipelinePool({

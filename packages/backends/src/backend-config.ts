@@ -1,4 +1,5 @@
-import { readGcpConfig, type GcpConfig } from "@imagen/backend-gcp";
+// The config reader alone: the Google Cloud SDKs load only when the gcp backend is created.
+import { readGcpConfig, type GcpConfig } from "@imagen/backend-gcp/config";
 import { readLocalConfig, type LocalConfig } from "@imagen/backend-local";
 import { readQueueConfig, type EnvReader, type QueueConfig } from "@imagen/core";
 

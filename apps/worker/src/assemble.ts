@@ -31,6 +31,7 @@ export async function assembleWorker(
     budget: config.threads,
     limits: config.limits,
     ...(config.threadIdleMs > 0 && { idleThreadMs: config.threadIdleMs }),
+    ...(config.maxTileMs > 0 && { maxTileMs: config.maxTileMs }),
     log: shared.log,
   });
   const metrics = createWorkerMetrics(shared.metricsRegistry);

@@ -21,6 +21,12 @@ describe("loadWorkerConfig", () => {
     expect(() => loadWorkerConfig({ DECODE_TIMEOUT_S: "0" })).toThrow(/DECODE_TIMEOUT_S/);
   });
 
+  it("cuts tiles to 1.5 s of inference by default, keeps the models' sizes with 0, and refuses a negative budget", () => {
+    expect(loadWorkerConfig({}).maxTileMs).toBe(1_500);
+    expect(loadWorkerConfig({ WORKER_MAX_TILE_MS: "0" }).maxTileMs).toBe(0);
+    expect(() => loadWorkerConfig({ WORKER_MAX_TILE_MS: "-5" })).toThrow(/WORKER_MAX_TILE_MS/);
+  });
+
   it("reads the ops of a single-op deployment", () => {
     expect(loadWorkerConfig({ IMAGEN_WORKER_OPS: "upscale" }).ops).toEqual(["upscale"]);
   });

@@ -14,6 +14,8 @@ export interface WorkerConfig extends ServiceConfig {
   threads: ThreadBudget;
   /** WORKER_THREAD_IDLE_MS: a pipeline thread idle this long exits, freeing its sessions; 0 never. */
   threadIdleMs: number;
+  /** WORKER_MAX_TILE_MS: tiles are cut so that one model run, and so a cancel's wait, stays under this; 0 off. */
+  maxTileMs: number;
   /** On SIGTERM, how long in-flight jobs may run before they are handed back to the queue. */
   drainTimeoutMs: number;
   /** Minimum time between progress writes to the job store. */
@@ -48,6 +50,9 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     threads: readThreadBudget(reader, concurrency),
     // An idle worker gives its threads' models back to the system (0: keeps them loaded).
     threadIdleMs: reader.int("WORKER_THREAD_IDLE_MS", 30_000, { min: 0 }),
+    // A canceled job stops within one tile (ONNX Runtime cannot stop inside one): on a CPU a
+    // contract's ×4 tile takes about 3 s, cut to fit this it ends within 1.5 s.
+    maxTileMs: reader.int("WORKER_MAX_TILE_MS", 1_500, { min: 0 }),
     drainTimeoutMs: reader.int("WORKER_DRAIN_TIMEOUT_MS", 30_000, { min: 0 }),
     progressIntervalMs: reader.int("WORKER_PROGRESS_INTERVAL_MS", 500, { min: 0 }),
     port: reader.int("WORKER_PORT", 8081, { min: 0, max: 65535 }),

@@ -6,6 +6,7 @@ import type { DecodedImage } from "./decode.js";
 import type { RawImage } from "./encode.js";
 import type { ModelContract } from "@imagen/catalogue";
 import { hwcToNchw, nchwToHwc, type Rect } from "./tensor.js";
+import type { TileBudget } from "./tile-budget.js";
 import { planTiles, type Tile } from "./tiling.js";
 
 /** An 8-bit RGB image, HWC. */
@@ -25,11 +26,15 @@ export interface StageTimes {
   postMs: number;
 }
 
-/** Cancellation and progress hooks, called between tiles; `times`, when given, is added to. */
+/**
+ * Cancellation and progress hooks, called between tiles; `times`, when given, is added to; with a
+ * `tileBudget`, tiles are cut to fit it (and teach it the model's speed).
+ */
 export interface RunContext {
   signal: AbortSignal;
   onProgress(fraction: number): Promise<void> | void;
   times?: StageTimes;
+  tileBudget?: TileBudget | undefined;
 }
 
 /** Adds the time since `since` (a `performance.now()` reading) to `stage`; returns the new reading. */
@@ -65,8 +70,9 @@ export interface FloatRgbImage {
  * Runs an image→image model over `image` in tiles and stitches the tile cores into an output of
  * `contract.scale`× the size. Tiles overlap by `contract.tileOverlap`, so for a model whose receptive
  * field fits in the overlap the result equals a whole-image run. One input tensor is reused for every
- * tile; `signal.throwIfAborted()` and `onProgress(done/total)` run between tiles. A model with a
- * `noiseInput` gets `overrides.noise` there (see {@link RunOptions}).
+ * tile; `signal.throwIfAborted()` and `onProgress(done/total)` run between tiles, and a context's
+ * tile budget may make the tiles smaller than the contract's. A model with a `noiseInput` gets
+ * `overrides.noise` there (see {@link RunOptions}).
  */
 export async function runImageToImage(
   session: ort.InferenceSession,
@@ -134,10 +140,13 @@ async function runTiles(
   // Tiles are planned over the image grown by `borderPad` on every side; the windows' pixels outside
   // the image repeat its edge (the fills clamp), so the model's own zero padding lies outside the kept cores.
   const pad = contract.borderPad ?? 0;
+  const overlap = overrides.tileOverlap ?? contract.tileOverlap;
+  const budget = ctx.tileBudget;
   const plan = planTiles(size.width + 2 * pad, size.height + 2 * pad, {
     tileSize: overrides.tileSize ?? contract.tileSize,
-    overlap: overrides.tileOverlap ?? contract.tileOverlap,
+    overlap,
     multiple: contract.multiple,
+    maxWindowPixels: budget?.maxWindowPixels(session, overlap),
   });
   const tiles = plan.tiles.flatMap((tile) => unpadTile(tile, pad, size));
   const { scale } = contract;
@@ -154,6 +163,7 @@ async function runTiles(
     io.fill(tile.window, inputData);
     t = addTime(ctx.times, "preMs", t);
     const result = await session.run(feeds);
+    budget?.record(session, plan.windowWidth * plan.windowHeight, performance.now() - t);
     t = addTime(ctx.times, "inferMs", t);
     const output = checkedOutput(result, contract.output, expected);
     io.keep(output.data as Float32Array, tile);

@@ -45,9 +45,9 @@ describe("createPipelinePool", () => {
   let slowInput: Buffer;
 
   /** A one-thread pool over the test models; `tileSize` decides how long one uninterruptible tile takes. */
-  function startPool(tileSize: number, idleThreadMs?: number): PipelinePool {
+  function startPool(tileSize: number, extra: { idleThreadMs?: number; maxTileMs?: number } = {}): PipelinePool {
     const started = createPipelinePool({
-      ...(idleThreadMs !== undefined && { idleThreadMs }),
+      ...extra,
       registry,
       manifest,
       modelDir: models.modelDir,
@@ -89,7 +89,7 @@ describe("createPipelinePool", () => {
   });
 
   it("starts a thread again for a job after its idle thread exited", async () => {
-    const idling = startPool(128, 100);
+    const idling = startPool(128, { idleThreadMs: 100 });
     const input = await patternImage({ width: 64, height: 40 });
     const first = await idling.run("enhance", input, ENHANCE, idle());
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -110,6 +110,27 @@ describe("createPipelinePool", () => {
     // A shared machine may leave the main thread unscheduled for a while; a blocked loop would stall
     // for the whole run.
     expect(stall).toBeLessThan(runMs / 4);
+  });
+
+  it("cuts tiles that ran over the time budget: the next job of the model runs in smaller tiles, to the same image", async () => {
+    const budgeted = startPool(1024, { maxTileMs: 300 });
+    await budgeted.warmUp(["upscale"]);
+    const run = async () => {
+      let tiles = 0;
+      const result = await budgeted.run(
+        "upscale",
+        slowInput,
+        { scale: 4 },
+        { ...idle(), onProgress: () => void tiles++ },
+      );
+      return { tiles, data: result.data };
+    };
+    // The whole image fits one 1024 px tile, which takes well over the budget (see beforeAll).
+    const first = await run();
+    expect(first.tiles).toBe(1);
+    const second = await run();
+    expect(second.tiles).toBeGreaterThan(1);
+    expect(second.data.equals(first.data)).toBe(true);
   });
 
   it("stops a canceled job at its next tile, and the pool runs the next job", async () => {

@@ -35,6 +35,8 @@ export interface PipelinePoolOptions {
   budget: ThreadBudget;
   limits: PipelineLimits;
   tiles?: TileOverrides;
+  /** Cut tiles so that one model run takes at most this long, and a cancel stops within it; unset: no budget. */
+  maxTileMs?: number;
   /**
    * A thread idle this long exits, and its sessions' memory goes back to the system; the next job
    * starts a thread and loads its models again. Unset: threads stay for good.
@@ -67,6 +69,7 @@ export function createPipelinePool(options: PipelinePoolOptions): PipelinePool {
     },
     limits: options.limits,
     ...(options.tiles && { tiles: options.tiles }),
+    ...(options.maxTileMs !== undefined && { maxTileMs: options.maxTileMs }),
     sharpConcurrency: budget.intraOpThreads,
     logLevel: logLevelOf(options.log),
   };

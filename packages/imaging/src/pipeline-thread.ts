@@ -18,6 +18,8 @@ export interface PipelineThreadData {
   sessions: Omit<SessionCacheOptions, "log">;
   limits: PipelineLimits;
   tiles?: TileOverrides;
+  /** See `PipelineDeps.maxTileMs`; each thread learns its own sessions' speed. */
+  maxTileMs?: number;
   /** libvips threads per thread's sharp calls. */
   sharpConcurrency: number;
   /** The pool owner's log level: threads log with their own logger at the same level. */
@@ -74,6 +76,7 @@ const pipelines: Pipelines = createPipelines({
   sessions: createSessionCache({ ...data.sessions, log }),
   limits: data.limits,
   ...(data.tiles && { tiles: data.tiles }),
+  ...(data.maxTileMs !== undefined && { maxTileMs: data.maxTileMs }),
 });
 
 /** Runs a task on this thread's own sessions; errors come back as data, since thrown ones lose their class. */

@@ -18,6 +18,7 @@ import { OP_HANDLERS, type JobRef, type OpModels } from "./ops/index.js";
 import { assertPixelLimit } from "@imagen/catalogue";
 import { probeImage } from "@imagen/catalogue";
 import type { LoadedModel, SessionCache } from "./sessions.js";
+import { createTileBudget } from "./tile-budget.js";
 
 /** Size limits, each configurable; output is checked from the header before decoding. */
 export interface PipelineLimits {
@@ -35,6 +36,8 @@ export interface PipelineDeps {
   limits: PipelineLimits;
   /** Tile size/overlap overrides for every model (tests use small tiles); default: each contract's. */
   tiles?: TileOverrides;
+  /** Cut tiles so that one model run takes at most this long (see `TileBudget`); unset: no budget. */
+  maxTileMs?: number;
 }
 
 /** An encoded result with its size and where the time went. */
@@ -87,6 +90,7 @@ export const SUPPORTED_OPS = Object.keys(OP_HANDLERS) as readonly OpName[];
  */
 export function createPipelines(deps: PipelineDeps): Pipelines {
   const { registry, sessions, limits } = deps;
+  const tileBudget = deps.maxTileMs === undefined ? undefined : createTileBudget(deps.maxTileMs);
 
   const load = async (entry: ModelEntry): Promise<LoadedModel> => ({
     entry,
@@ -120,6 +124,7 @@ export function createPipelines(deps: PipelineDeps): Pipelines {
         signal: ctx.signal,
         onProgress: (f) => ctx.onProgress(f),
         times,
+        tileBudget,
         log,
         job: ctx.job,
         target,

@@ -7,7 +7,7 @@ import { tinyUpscaleModel } from "@imagen/testing/onnx";
 import { describe, expect, it } from "vitest";
 import { REPO_MODELS_DIR, TEST_IMAGES_DIR, testContract } from "../test/model-fixtures.js";
 import { runImageToImage, type RgbImage } from "./image-to-image.js";
-import { planTiles } from "./tiling.js";
+import { MIN_CORE, planTiles, type TilePlan } from "./tiling.js";
 
 const noop = { signal: new AbortController().signal, onProgress: () => undefined };
 const x4 = testContract({ scale: 4 });
@@ -23,6 +23,28 @@ function maxDiff(a: Buffer, b: Buffer): { max: number; mean: number } {
   return { max, mean: sum / a.length };
 }
 
+/** Every pixel in exactly one core, each core inside its window with `overlap` of context where not at the border. */
+function expectPartition(plan: TilePlan, width: number, height: number, overlap: number): void {
+  const covered = new Uint8Array(width * height);
+  for (const { window, core } of plan.tiles) {
+    expect([window.width, window.height]).toEqual([plan.windowWidth, plan.windowHeight]);
+    const axes = [
+      [window.x, window.width, core.x, core.width, width],
+      [window.y, window.height, core.y, core.height, height],
+    ] as const;
+    for (const [start, length, coreStart, coreLength, size] of axes) {
+      expect(start).toBeGreaterThanOrEqual(0);
+      if (length <= size) expect(start + length).toBeLessThanOrEqual(size);
+      if (coreStart > 0) expect(coreStart - start).toBeGreaterThanOrEqual(overlap);
+      if (coreStart + coreLength < size)
+        expect(start + length - (coreStart + coreLength)).toBeGreaterThanOrEqual(overlap);
+    }
+    for (let y = core.y; y < core.y + core.height; y++)
+      for (let x = core.x; x < core.x + core.width; x++) covered[y * width + x]! += 1;
+  }
+  expect(covered.every((c) => c === 1)).toBe(true);
+}
+
 describe("planTiles", () => {
   it.each([
     [300, 170, 64, 8, 1],
@@ -34,27 +56,38 @@ describe("planTiles", () => {
     "partitions %i×%i (tile %i, overlap %i, multiple %i) into cores with context inside equal windows",
     (width, height, tileSize, overlap, multiple) => {
       const plan = planTiles(width, height, { tileSize, overlap, multiple });
-      const covered = new Uint8Array(width * height);
-      for (const { window, core } of plan.tiles) {
-        expect([window.width, window.height]).toEqual([plan.windowWidth, plan.windowHeight]);
-        const axes = [
-          [window.x, window.width, core.x, core.width, width],
-          [window.y, window.height, core.y, core.height, height],
-        ] as const;
-        for (const [start, length, coreStart, coreLength, size] of axes) {
-          expect(start).toBeGreaterThanOrEqual(0);
-          if (length <= size) expect(start + length).toBeLessThanOrEqual(size);
-          if (coreStart > 0) expect(coreStart - start).toBeGreaterThanOrEqual(overlap);
-          if (coreStart + coreLength < size)
-            expect(start + length - (coreStart + coreLength)).toBeGreaterThanOrEqual(overlap);
-        }
-        for (let y = core.y; y < core.y + core.height; y++)
-          for (let x = core.x; x < core.x + core.width; x++) covered[y * width + x]! += 1;
-      }
-      expect(covered.every((c) => c === 1)).toBe(true);
+      expectPartition(plan, width, height, overlap);
       expect(plan.windowWidth % multiple).toBe(0);
     },
   );
+
+  it.each([
+    [640, 480, 1024, 16, 1, 100_000],
+    [1000, 1000, 512, 16, 1, 131_072],
+    [400, 300, 1024, 4, 1, 30_000],
+    [1000, 257, 256, 16, 4, 20_000],
+  ])(
+    "cuts %i×%i (tile %i, overlap %i, multiple %i) into windows of at most %i pixels, with few pixels in all",
+    (width, height, tileSize, overlap, multiple, maxWindowPixels) => {
+      const plan = planTiles(width, height, { tileSize, overlap, multiple, maxWindowPixels });
+      expectPartition(plan, width, height, overlap);
+      expect(plan.windowWidth * plan.windowHeight).toBeLessThanOrEqual(maxWindowPixels);
+      expect(plan.windowWidth % multiple).toBe(0);
+      // No more pixels in all than square windows of the largest size would take, give or take rounding.
+      const side = Math.sqrt(maxWindowPixels);
+      const squares = (side / (side - 2 * overlap)) ** 2 * width * height;
+      expect(plan.tiles.length * plan.windowWidth * plan.windowHeight).toBeLessThan(1.1 * squares);
+    },
+  );
+
+  it("cuts to cores of the minimum when no window fits the pixels, and not at all when the tiles already do", () => {
+    const tight = planTiles(640, 480, { tileSize: 1024, overlap: 16, multiple: 1, maxWindowPixels: 100 });
+    expectPartition(tight, 640, 480, 16);
+    expect(Math.min(...tight.tiles.map((t) => Math.min(t.core.width, t.core.height)))).toBeGreaterThanOrEqual(MIN_CORE);
+    expect(tight.tiles.length).toBe(Math.floor((640 - 32) / MIN_CORE) * Math.floor((480 - 32) / MIN_CORE));
+    const roomy = planTiles(640, 480, { tileSize: 1024, overlap: 16, multiple: 1, maxWindowPixels: 640 * 480 });
+    expect(roomy.tiles).toHaveLength(1);
+  });
 
   it.each([
     [1024, 512, 16, 1],

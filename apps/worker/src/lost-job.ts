@@ -17,6 +17,20 @@ export class JobLostError extends Error {
   }
 }
 
+/** Log fields for a refused write: what the job is now and which run holds it (`missing` when it is gone). */
+export function holderOf(result: Exclude<UpdateResult, { ok: true }>): {
+  status: string;
+  heldByAttempt: number | null;
+  heldByRun: string | null;
+} {
+  const current = result.reason === "conflict" ? result.current : null;
+  return {
+    status: current?.status ?? "missing",
+    heldByAttempt: current?.attempts ?? null,
+    heldByRun: current?.runId ?? null,
+  };
+}
+
 /** The loss a refused write of `run` reveals: superseded when another run has claimed the job since. */
 export function jobLost(result: Exclude<UpdateResult, { ok: true }>, run: JobRun): JobLostError {
   return new JobLostError(result.reason === "conflict" && result.current.runId !== run.runId);

@@ -17,7 +17,7 @@ import {
   type OpOptions,
 } from "@imagen/core";
 import type { Pipelines, PipelineResult } from "@imagen/imaging";
-import { heldBy, jobLost, lostOutcome } from "./lost-job.js";
+import { heldBy, holderOf, jobLost, lostOutcome } from "./lost-job.js";
 import type { JobOutcome, WorkerMetrics } from "./metrics.js";
 import { createProgressReporter } from "./progress-reporter.js";
 import { webhookDuePatch } from "./webhook-state.js";
@@ -48,10 +48,11 @@ export function createJobProcessor(deps: JobProcessorDeps) {
   const now = deps.now ?? (() => new Date());
 
   return async function processJob(delivery: Delivery, shutdown: AbortSignal): Promise<void> {
-    const log = deps.log.child({ jobId: delivery.jobId, attempt: delivery.attempt });
-    const claimed = await claim(delivery, log);
+    const jobLog = deps.log.child({ jobId: delivery.jobId, attempt: delivery.attempt });
+    const claimed = await claim(delivery, jobLog);
     if (!claimed) return;
     const { job, run: jobRun } = claimed;
+    const log = jobLog.child({ runId: jobRun.runId });
     const startedAt = performance.now();
     const cancel = new AbortController();
     let outcome: JobOutcome = "succeeded";
@@ -90,11 +91,7 @@ export function createJobProcessor(deps: JobProcessorDeps) {
       progress: 0,
     });
     if (claimed.ok) return { job: claimed.job, run };
-    const current = claimed.reason === "conflict" ? claimed.current : null;
-    log.info(
-      { status: current?.status ?? "missing", heldByAttempt: current?.attempts ?? null },
-      "job is not claimable by this attempt; acking",
-    );
+    log.info(holderOf(claimed), "job is not claimable by this attempt; acking");
     return null;
   }
 

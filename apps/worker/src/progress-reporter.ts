@@ -1,5 +1,5 @@
 import type { JobRun, JobStore, Logger } from "@imagen/core";
-import { heldBy, jobLost } from "./lost-job.js";
+import { heldBy, holderOf, jobLost } from "./lost-job.js";
 
 /**
  * Writes progress to the job store at most once per `intervalMs`, only while the job is running
@@ -24,11 +24,7 @@ export function createProgressReporter(options: {
     const progress = Math.min(Math.max(fraction, 0), 1);
     const result = await jobs.update(jobId, heldBy(run), { progress });
     if (!result.ok) {
-      const current = result.reason === "conflict" ? result.current : null;
-      log.info(
-        { status: current?.status ?? "deleted", heldByAttempt: current?.attempts ?? null },
-        "job left this attempt; stopping",
-      );
+      log.info(holderOf(result), "job left this run; stopping");
       cancel.abort(jobLost(result, run));
     }
   };

@@ -9,7 +9,7 @@ import type { BackendConfig } from "./backend-config.js";
  */
 export async function modelSourceFor(spec: ModelSourceSpec, backend: BackendConfig): Promise<ModelSource> {
   if (spec.kind !== "gcs") return createModelSource(spec);
-  const { createGcsModelSource } = await import("@imagen/backend-gcp");
+  const { createGcsModelSource } = await import("@imagen/backend-gcp/model-source");
   const storage = backend.kind === "gcp" ? backend.gcp.emulators.storage : undefined;
   return createModelSource(spec, { gcs: (gcs) => createGcsModelSource({ ...gcs, apiEndpoint: storage }) });
 }

@@ -11,12 +11,13 @@ import {
   cropBox,
   predictAlpha,
   removeBackground,
+  warmUpRefinement,
 } from "./background-removal.js";
 import type { DecodedImage } from "./decode.js";
 import { planMaskInput, predictMask } from "./mask-model.js";
 import type { ModelContract } from "@imagen/catalogue";
 import type { Pipelines } from "./pipelines.js";
-import type { LoadedModel } from "./sessions.js";
+import { createSessionCache, type GraphSessions, type LoadedModel } from "./sessions.js";
 
 const cutout = { output: "cutout", background: "#ffffff" } as const;
 const maskOnly = { output: "mask", background: "#ffffff" } as const;
@@ -146,6 +147,34 @@ describe("background removal: model contracts", () => {
     expect([out.width, out.height, out.channels]).toEqual([96, 64, 1]);
     // `side` (listed first) is the inverse: reading it would make the left half opaque.
     expect([out.rgb[32 * 96 + 10], out.rgb[32 * 96 + 85]]).toEqual([0, 255]);
+  });
+
+  it("warms up the guided-filter graphs that a fixed-input model's landscape and 3:4 portrait photos use", async () => {
+    const model = await fixedSizeModel({});
+    const inner = createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 1 });
+    const built: string[] = [];
+    const graphs: GraphSessions = {
+      graph: (key, build) => {
+        if (!built.includes(key)) built.push(key);
+        return inner.graph(key, build);
+      },
+    };
+    try {
+      await warmUpRefinement(graphs, model.entry.contract);
+      const warmed = [...built];
+      // The radius follows the model's pixel, which a fixed input stretches differently per aspect ratio.
+      expect(warmed).toHaveLength(2);
+      for (const [width, height] of [
+        [600, 400],
+        [450, 600],
+      ] as const) {
+        const image = decoded(halvesPixels(width, height), width, height);
+        await removeBackground({ main: model }, image, maskOnly, { ...idle, graphs }, mainOnly);
+      }
+      expect(built).toEqual(warmed);
+    } finally {
+      await inner.close();
+    }
   });
 
   it("divides by the image's maximum before the mean/std normalisation", async () => {

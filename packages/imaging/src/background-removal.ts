@@ -260,14 +260,19 @@ function guidedRadius(grid: { width: number }, whole: { width: number }): number
 }
 
 /**
- * Creates the guided filter's graph session at the radius of a photo that fills the mask grid
- * (most photos), so that the first job does not wait for it (about 30 ms on CPU).
+ * Creates the guided filter's graph sessions for the radii of a landscape (or square) photo and a
+ * 3:4 portrait that fill the mask grid, so that the first such job does not wait for one (about 30 ms
+ * on CPU). The radius follows the model's pixel, so a fixed-input model on other aspect ratios
+ * builds its graph on first use.
  */
 export async function warmUpRefinement(graphs: GraphSessions, main: ModelContract): Promise<void> {
-  const grid = { width: MASK_MAX_SIDE, height: MASK_MAX_SIDE };
-  const whole = planMaskInput(grid.width, grid.height, main).resized;
+  const grids = [
+    { width: MASK_MAX_SIDE, height: MASK_MAX_SIDE },
+    { width: (MASK_MAX_SIDE * 3) / 4, height: MASK_MAX_SIDE },
+  ];
+  const radii = new Set(grids.map((grid) => guidedRadius(grid, planMaskInput(grid.width, grid.height, main).resized)));
   const tiny = { rgb: new Uint8Array(8 * 8 * 3), width: 8, height: 8 };
-  await guidedCoefficients(graphs, tiny, new Float32Array(8 * 8), guidedRadius(grid, whole), GUIDED_EPS);
+  for (const radius of radii) await guidedCoefficients(graphs, tiny, new Float32Array(8 * 8), radius, GUIDED_EPS);
 }
 
 /**

@@ -141,12 +141,14 @@ async function runTiles(
   // the image repeat its edge (the fills clamp), so the model's own zero padding lies outside the kept cores.
   const pad = contract.borderPad ?? 0;
   const overlap = overrides.tileOverlap ?? contract.tileOverlap;
-  const budget = ctx.tileBudget;
+  // Never cut further: a model that must see the whole image (`maxSide`, whole-image statistics),
+  // and one without overlap, whose every cut would show as a seam.
+  const budget = contract.maxSide === undefined && overlap > 0 ? ctx.tileBudget : undefined;
   const plan = planTiles(size.width + 2 * pad, size.height + 2 * pad, {
     tileSize: overrides.tileSize ?? contract.tileSize,
     overlap,
     multiple: contract.multiple,
-    maxWindowPixels: budget?.maxWindowPixels(session, overlap),
+    maxWindowPixels: budget?.maxWindowPixels(session),
   });
   const tiles = plan.tiles.flatMap((tile) => unpadTile(tile, pad, size));
   const { scale } = contract;
@@ -163,7 +165,7 @@ async function runTiles(
     io.fill(tile.window, inputData);
     t = addTime(ctx.times, "preMs", t);
     const result = await session.run(feeds);
-    budget?.record(session, plan.windowWidth * plan.windowHeight, performance.now() - t);
+    budget?.record(session, { width: plan.windowWidth, height: plan.windowHeight }, performance.now() - t);
     t = addTime(ctx.times, "inferMs", t);
     const output = checkedOutput(result, contract.output, expected);
     io.keep(output.data as Float32Array, tile);

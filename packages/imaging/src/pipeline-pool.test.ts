@@ -112,7 +112,7 @@ describe("createPipelinePool", () => {
     expect(stall).toBeLessThan(runMs / 4);
   });
 
-  it("cuts tiles that ran over the time budget: the next job of the model runs in smaller tiles, to the same image", async () => {
+  it("cuts tiles that ran over the time budget: a later job of the model runs in smaller tiles, stitched in place", async () => {
     const budgeted = startPool(1024, { maxTileMs: 300 });
     await budgeted.warmUp(["upscale"]);
     const run = async () => {
@@ -125,12 +125,15 @@ describe("createPipelinePool", () => {
       );
       return { tiles, data: result.data };
     };
-    // The whole image fits one 1024 px tile, which takes well over the budget (see beforeAll).
+    // The whole image fits one 1024 px tile, which takes well over the budget (see beforeAll). The
+    // first run of a window shape is not learnt from, the second is.
     const first = await run();
     expect(first.tiles).toBe(1);
-    const second = await run();
-    expect(second.tiles).toBeGreaterThan(1);
-    expect(second.data.equals(first.data)).toBe(true);
+    expect((await run()).tiles).toBe(1);
+    const cut = await run();
+    expect(cut.tiles).toBeGreaterThan(1);
+    // The slow model is a plain resize (its convolution weights are zero): this checks where the cores land.
+    expect(cut.data.equals(first.data)).toBe(true);
   });
 
   it("stops a canceled job at its next tile, and the pool runs the next job", async () => {

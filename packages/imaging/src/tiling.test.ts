@@ -7,6 +7,7 @@ import { tinyUpscaleModel } from "@imagen/testing/onnx";
 import { describe, expect, it } from "vitest";
 import { REPO_MODELS_DIR, TEST_IMAGES_DIR, testContract } from "../test/model-fixtures.js";
 import { runImageToImage, type RgbImage } from "./image-to-image.js";
+import type { TileBudget } from "./tile-budget.js";
 import { MIN_CORE, planTiles, type TilePlan } from "./tiling.js";
 
 const noop = { signal: new AbortController().signal, onProgress: () => undefined };
@@ -132,6 +133,23 @@ describe("runImageToImage tiling", () => {
     expect([tiled.width, tiled.height]).toEqual([360, 280]);
     expect(progress.length).toBeGreaterThan(4);
     expect(progress.at(-1)).toBe(1);
+    expect(maxDiff(tiled.rgb, whole.rgb).max).toBeLessThanOrEqual(1);
+    await session.release();
+  });
+
+  it("cut to a tile budget, equals the whole-image output, and tells the budget of every window it ran", async () => {
+    const session = await ort.InferenceSession.create(tinyUpscaleModel({ scale: 4, mode: "linear" }));
+    const image: RgbImage = { rgb: patternPixels(300, 200), width: 300, height: 200 };
+    const whole = await runImageToImage(session, x4, image, noop, { tileSize: 512 });
+    const windows: number[] = [];
+    const tileBudget: TileBudget = {
+      maxTileMs: 1,
+      maxWindowPixels: () => 10_000,
+      record: (_, window) => void windows.push(window.width * window.height),
+    };
+    const tiled = await runImageToImage(session, x4, image, { ...noop, tileBudget }, { tileSize: 512, tileOverlap: 4 });
+    expect(windows.length).toBeGreaterThan(1);
+    expect(Math.max(...windows)).toBeLessThanOrEqual(10_000);
     expect(maxDiff(tiled.rgb, whole.rgb).max).toBeLessThanOrEqual(1);
     await session.release();
   });

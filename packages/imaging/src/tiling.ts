@@ -97,11 +97,15 @@ function withinPixels(
   const yPlans = cutPlans(height, ys, overlap, multiple);
   let best: [AxisPlan, AxisPlan] = [xPlans.at(-1)!, yPlans.at(-1)!];
   let bestPixels = Number.POSITIVE_INFINITY;
+  let bestTiles = Number.POSITIVE_INFINITY;
   for (const x of xPlans) {
     const y = yPlans.find((plan) => x.windowSize * plan.windowSize <= max);
     if (!y) continue;
-    const pixels = x.spans.length * y.spans.length * x.windowSize * y.windowSize;
-    if (pixels < bestPixels) [best, bestPixels] = [[x, y], pixels];
+    const tiles = x.spans.length * y.spans.length;
+    const pixels = tiles * x.windowSize * y.windowSize;
+    if (pixels < bestPixels || (pixels === bestPixels && tiles < bestTiles)) {
+      [best, bestPixels, bestTiles] = [[x, y], pixels, tiles];
+    }
   }
   return best;
 }
@@ -111,8 +115,8 @@ function cutPlans(size: number, from: AxisPlan, overlap: number, multiple: numbe
   const plans = [from];
   for (let count = from.spans.length + 1; Math.floor((size - 2 * overlap) / count) >= MIN_CORE; count++) {
     const plan = planAxis(size, count, overlap, multiple);
-    if (plan.windowSize > size) break;
-    plans.push(plan);
+    // Rounding up to the multiple may make a window longer than the axis; more windows are shorter.
+    if (plan.windowSize <= size) plans.push(plan);
   }
   return plans;
 }

@@ -5,6 +5,7 @@ import type { RawImage } from "./encode.js";
 import {
   addTime,
   resizeRaw,
+  runImageToImageBlended,
   runImageToImageFloat,
   type FloatRgbImage,
   type RgbImage,
@@ -131,10 +132,14 @@ export async function enhancePhoto(
   await ctx.onProgress(measured);
   let image: RgbImage | FloatRgbImage = decoded;
   if (plan.sigma > 0) image = await denoise(models.denoiser, image, plan.sigma, stage(ctx, measured, denoised), tiles);
-  if (plan.brighten > 0) image = await brighten(models.lowLight, image, plan.brighten, stage(ctx, denoised, 1), tiles);
-  const t = performance.now();
-  const rgb = "rgb" in image ? Buffer.from(image.rgb) : unitToBytes(image.data);
-  addTime(ctx.times, "postMs", t);
+  let rgb: Buffer;
+  if (plan.brighten > 0) {
+    rgb = (await brighten(models.lowLight, image, plan.brighten, stage(ctx, denoised, 1), tiles)).rgb;
+  } else {
+    const t = performance.now();
+    rgb = "rgb" in image ? Buffer.from(image.rgb) : unitToBytes(image.data);
+    addTime(ctx.times, "postMs", t);
+  }
   return { rgb, alpha: decoded.alpha, width: decoded.width, height: decoded.height };
 }
 
@@ -162,20 +167,16 @@ async function denoise(
   return out;
 }
 
-/** The low-light model, blended with its input by `weight`. */
+/** The low-light model, blended with its input by `weight`, as 8-bit: always the last step. */
 async function brighten(
   model: LoadedModel,
   image: RgbImage | FloatRgbImage,
   weight: number,
   ctx: RunContext,
   tiles: TileOverrides | undefined,
-): Promise<FloatRgbImage> {
+): Promise<RgbImage> {
   ctx.signal.throwIfAborted();
-  const out = await runImageToImageFloat(model.session, model.entry.contract, image, ctx, tiles);
-  const t = performance.now();
-  blendInto(out, image, weight);
-  addTime(ctx.times, "postMs", t);
-  return out;
+  return runImageToImageBlended(model.session, model.entry.contract, image, weight, ctx, tiles);
 }
 
 /** Exposure on a preview, noise on the full photo, and the low-light model's mean on the preview. */
@@ -219,17 +220,6 @@ function meanLuma(image: FloatRgbImage): number {
   let sum = 0;
   for (let i = 0; i < data.length; i += 3) sum += 0.299 * data[i]! + 0.587 * data[i + 1]! + 0.114 * data[i + 2]!;
   return sum / (image.width * image.height);
-}
-
-/** `out = input + weight·(out − input)`, in place; `input` is 8-bit or float. Weight 1 keeps `out` as is. */
-function blendInto(out: FloatRgbImage, input: RgbImage | FloatRgbImage, weight: number): void {
-  if (weight >= 1) return;
-  const o = out.data;
-  if ("rgb" in input) {
-    for (let i = 0; i < o.length; i++) o[i] = input.rgb[i]! / 255 + weight * (o[i]! - input.rgb[i]! / 255);
-  } else {
-    for (let i = 0; i < o.length; i++) o[i] = input.data[i]! + weight * (o[i]! - input.data[i]!);
-  }
 }
 
 const BIAS_LUT_SIZE = 4096;

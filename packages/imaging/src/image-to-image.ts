@@ -122,6 +122,32 @@ export async function runImageToImageFloat(
   return out;
 }
 
+/**
+ * A ×1 model's output blended with its input by `weight` (`input + weight·(output − input)`, in
+ * 0..1) as 8-bit, in one pass as the tiles come: the last step of a chain, where a float image
+ * would only be converted again. `image` is 8-bit or float; weight ≥ 1 keeps the model's output.
+ */
+export async function runImageToImageBlended(
+  session: ort.InferenceSession,
+  contract: ModelContract,
+  image: RgbImage | FloatRgbImage,
+  weight: number,
+  ctx: RunContext,
+  overrides: RunOptions = {},
+): Promise<RgbImage> {
+  const { scale, range } = contract;
+  if (scale !== 1) throw new AppError("PROCESSING_FAILED", `Expected a model of scale 1 to blend but it has ${scale}`);
+  const out: RgbImage = { rgb: Buffer.alloc(image.width * image.height * 3), width: image.width, height: image.height };
+  await runTiles(session, contract, image, ctx, overrides, {
+    fill: (window, dst) =>
+      "rgb" in image
+        ? hwcToNchw(image.rgb, image, window, dst, range)
+        : hwcToNchw(image.data, image, window, dst, range, 1),
+    keep: (data, tile) => copyCoreBlended(data, tile, out, range, image, weight),
+  });
+  return out;
+}
+
 interface TileIo {
   /** Writes the tile's input window into the NCHW tensor buffer. */
   fill(window: Rect, dst: Float32Array): void;
@@ -251,15 +277,56 @@ function copyCoreFloat(
   const plane = windowWidth * tile.window.height * scale;
   const offX = (tile.core.x - tile.window.x) * scale;
   const offY = (tile.core.y - tile.window.y) * scale;
-  for (let ry = 0; ry < tile.core.height * scale; ry++) {
+  const o = out.data;
+  const rows = tile.core.height * scale;
+  const cols = tile.core.width * scale;
+  // The three planes unrolled: a loop over them here cost 16 ms a 1 MP job, against 10.
+  for (let ry = 0; ry < rows; ry++) {
     const rowIn = (offY + ry) * windowWidth + offX;
     let d = ((tile.core.y * scale + ry) * out.width + tile.core.x * scale) * 3;
-    for (let rx = 0; rx < tile.core.width * scale; rx++, d += 3) {
-      const s = rowIn + rx;
-      for (let c = 0; c < 3; c++) {
-        const v = (data[c * plane + s]! - lo) * k;
-        out.data[d + c] = v > 0 ? (v < 1 ? v : 1) : 0;
-      }
+    for (let s = rowIn, end = rowIn + cols; s < end; s++, d += 3) {
+      o[d] = unit((data[s]! - lo) * k);
+      o[d + 1] = unit((data[plane + s]! - lo) * k);
+      o[d + 2] = unit((data[2 * plane + s]! - lo) * k);
+    }
+  }
+}
+
+/** Clamped to [0,1], NaN to 0. */
+function unit(v: number): number {
+  return v > 0 ? (v < 1 ? v : 1) : 0;
+}
+
+/** {@link copyCoreFloat} of a ×1 model, blended with `input` under the core by `weight`, into 8-bit `out`. */
+function copyCoreBlended(
+  data: Float32Array,
+  tile: Tile,
+  out: RgbImage,
+  range: ModelContract["range"],
+  input: RgbImage | FloatRgbImage,
+  weight: number,
+): void {
+  const [lo, hi] = range;
+  const k = 1 / (hi - lo);
+  const windowWidth = tile.window.width;
+  const plane = windowWidth * tile.window.height;
+  const offX = tile.core.x - tile.window.x;
+  const offY = tile.core.y - tile.window.y;
+  const [from, inputScale] = "rgb" in input ? [input.rgb, 1 / 255] : [input.data, 1];
+  // A clamped view rounds and saturates on store.
+  const bytes = new Uint8ClampedArray(out.rgb.buffer, out.rgb.byteOffset, out.rgb.length);
+  const blend = (model: number, i: number): number => {
+    if (weight >= 1) return model * 255;
+    const x = from[i]! * inputScale;
+    return (x + weight * (model - x)) * 255;
+  };
+  for (let ry = 0; ry < tile.core.height; ry++) {
+    const rowIn = (offY + ry) * windowWidth + offX;
+    let d = ((tile.core.y + ry) * out.width + tile.core.x) * 3;
+    for (let s = rowIn, end = rowIn + tile.core.width; s < end; s++, d += 3) {
+      bytes[d] = blend(unit((data[s]! - lo) * k), d);
+      bytes[d + 1] = blend(unit((data[plane + s]! - lo) * k), d + 1);
+      bytes[d + 2] = blend(unit((data[2 * plane + s]! - lo) * k), d + 2);
     }
   }
 }

@@ -3,10 +3,10 @@ import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { patternPixels } from "@imagen/testing/images";
-import { tinyUpscaleModel } from "@imagen/testing/onnx";
+import { tinyEnhanceModel, tinyUpscaleModel } from "@imagen/testing/onnx";
 import { describe, expect, it } from "vitest";
 import { REPO_MODELS_DIR, TEST_IMAGES_DIR, testContract } from "../test/model-fixtures.js";
-import { runImageToImage, type RgbImage } from "./image-to-image.js";
+import { runImageToImage, runImageToImageBlended, type RgbImage } from "./image-to-image.js";
 import type { TileBudget } from "./tile-budget.js";
 import { MIN_CORE, planTiles, type TilePlan } from "./tiling.js";
 
@@ -151,6 +151,26 @@ describe("runImageToImage tiling", () => {
     expect(windows.length).toBeGreaterThan(1);
     expect(Math.max(...windows)).toBeLessThanOrEqual(10_000);
     expect(maxDiff(tiled.rgb, whole.rgb).max).toBeLessThanOrEqual(1);
+    await session.release();
+  });
+
+  it("blends a ×1 model's output with its input by the weight, as 8-bit, from 8-bit or float input", async () => {
+    // output = clip(2·input, 0, 1): blended by w it is x + w·(min(2x, 1) − x).
+    const session = await ort.InferenceSession.create(tinyEnhanceModel({ gain: 2 }));
+    const x1 = testContract({ tileSize: 32, tileOverlap: 4 });
+    const image: RgbImage = { rgb: patternPixels(70, 50), width: 70, height: 50 };
+    const float = { data: Float32Array.from(image.rgb, (v) => v / 255), width: 70, height: 50 };
+    const expected = (weight: number) =>
+      Buffer.from(image.rgb.map((v) => Math.round(255 * (v / 255 + weight * (Math.min((2 * v) / 255, 1) - v / 255)))));
+    for (const weight of [0.25, 1]) {
+      const fromBytes = await runImageToImageBlended(session, x1, image, weight, noop);
+      const fromFloat = await runImageToImageBlended(session, x1, float, weight, noop);
+      expect([fromBytes.width, fromBytes.height]).toEqual([70, 50]);
+      // Within rounding: the clamped store rounds halves to even.
+      expect(maxDiff(fromBytes.rgb, expected(weight)).max).toBeLessThanOrEqual(1);
+      expect(maxDiff(fromFloat.rgb, fromBytes.rgb).max).toBeLessThanOrEqual(1);
+    }
+    await expect(runImageToImageBlended(session, x4, image, 0.5, noop)).rejects.toThrow(/scale 1/);
     await session.release();
   });
 

@@ -21,8 +21,8 @@ describe("loadWorkerConfig", () => {
     expect(() => loadWorkerConfig({ DECODE_TIMEOUT_S: "0" })).toThrow(/DECODE_TIMEOUT_S/);
   });
 
-  it("reads WORKER_MAX_TILE_MS: 1500 by default, 0 (off) allowed, a negative value refused", () => {
-    expect(loadWorkerConfig({}).maxTileMs).toBe(1_500);
+  it("reads WORKER_MAX_TILE_MS: 2000 by default, 0 (off) allowed, a negative value refused", () => {
+    expect(loadWorkerConfig({}).maxTileMs).toBe(2_000);
     expect(loadWorkerConfig({ WORKER_MAX_TILE_MS: "0" }).maxTileMs).toBe(0);
     expect(() => loadWorkerConfig({ WORKER_MAX_TILE_MS: "-5" })).toThrow(/WORKER_MAX_TILE_MS/);
   });

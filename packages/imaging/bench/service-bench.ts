@@ -2,7 +2,8 @@
  * The service section of `npm run bench`: the service-level targets, measured on the real processes
  * (apps/api/dist, apps/worker/dist) on loopback with the repo's models. Items: 1 overhead per op at
  * 1 MP (service-overhead.ts); 2 /healthz p99 during a long upscale, 3 WORKER_CONCURRENCY 2 vs 1,
- * 4 the worker's peak RSS, 5 the API's submit bench (service-load.ts). Prints a targets table.
+ * 4 the worker's peak RSS, 5 the API's submit bench (service-load.ts), 6 the tile budget's cancel
+ * wait and cost (tile-budget-bench.ts). Prints a targets table.
  */
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
@@ -19,12 +20,14 @@ import {
 } from "./service-load.js";
 import { measureOverhead, type OverheadResult, type ServiceContext } from "./service-overhead.js";
 import { API_MAIN, WORKER_MAIN } from "./service-stack.js";
+import { measureTileBudget, type TileBudgetResult } from "./tile-budget-bench.js";
 
 export interface TargetRow {
   target: string;
   measured: string;
   goal: string;
-  holds: boolean;
+  /** Null for a row that reports a cost rather than a target. */
+  holds: boolean | null;
   detail: string;
 }
 
@@ -33,6 +36,7 @@ export interface ServiceResults {
   health: HealthResult[];
   concurrency: ConcurrencyResult;
   submitBench: SubmitBenchResult;
+  tileBudget: TileBudgetResult;
   targets: TargetRow[];
   table: string;
   durationMs: number;
@@ -41,6 +45,8 @@ export interface ServiceResults {
 const OVERHEAD_MAX = 1.15;
 const HEALTH_P99_MAX_MS = 50;
 const RSS_MAX_MIB = 1024;
+// #10: a canceled job stops within one tile or 2 s, whichever is sooner.
+const CANCEL_WAIT_MAX_MS = 2_000;
 
 export async function runServiceSection(ctx: ServiceContext): Promise<ServiceResults> {
   for (const main of [API_MAIN, WORKER_MAIN]) {
@@ -48,12 +54,12 @@ export async function runServiceSection(ctx: ServiceContext): Promise<ServiceRes
   }
   const started = performance.now();
   const cores = cpus().length;
-  ctx.log("service 1/5: overhead per op at 1 MP (HTTP job vs raw session.run)");
+  ctx.log("service 1/6: overhead per op at 1 MP (HTTP job vs raw session.run)");
   const overhead = await measureOverhead(ctx, cores);
   const sizes = longJobSizes(ctx.quick);
   const { width, height } = sizes.separate;
   ctx.log(
-    `service 2/5 + 4/5: /healthz while a ×4 upscale runs (npm start: ${sizes.embedded.width}×${sizes.embedded.height}, separate: ${width}×${height}), and the worker's peak RSS`,
+    `service 2/6 + 4/6: /healthz while a ×4 upscale runs (npm start: ${sizes.embedded.width}×${sizes.embedded.height}, separate: ${width}×${height}), and the worker's peak RSS`,
   );
   const health = await measureHealth(ctx);
   for (const h of health) {
@@ -61,18 +67,23 @@ export async function runServiceSection(ctx: ServiceContext): Promise<ServiceRes
       `  ${h.shape}: job ${(h.jobMs / 1000).toFixed(1)} s, worker VmHWM ${h.workerPeakRssMib?.toFixed(0)} MiB (${h.workerReadyPeakRssMib?.toFixed(0)} MiB when ready)`,
     );
   }
-  ctx.log("service 3/5: WORKER_CONCURRENCY 2 vs 1");
+  ctx.log("service 3/6: WORKER_CONCURRENCY 2 vs 1");
   const concurrency = await measureConcurrency(ctx);
-  ctx.log("service 5/5: submit bench (apps/api)");
+  ctx.log("service 5/6: submit bench (apps/api)");
   const submitBench = await runSubmitBench(ctx);
   ctx.log(submitBench.ok ? `  ${submitBench.note}:` : `  submit bench: ${submitBench.note}`);
   for (const line of submitBench.lines) ctx.log(`    ${line}`);
-  const targets = targetRows(overhead, health, concurrency);
+  ctx.log("service 6/6: the tile budget, a ×4 upscale canceled mid-run and its cost (pipeline pool)");
+  const tileBudget = await measureTileBudget(ctx);
+  const targets = [...targetRows(overhead, health, concurrency), ...tileBudgetRows(tileBudget)];
   const table = markdownTable(
     ["target", "measured: median (min–max)", "goal", "holds", "detail"],
-    targets.map((t) => [t.target, t.measured, t.goal, t.holds ? "yes" : "NO", t.detail]),
+    targets.map((t) => [t.target, t.measured, t.goal, t.holds === null ? "—" : t.holds ? "yes" : "NO", t.detail]),
   );
-  return { overhead, health, concurrency, submitBench, targets, table, durationMs: performance.now() - started };
+  return {
+    ...{ overhead, health, concurrency, submitBench, tileBudget, targets, table },
+    durationMs: performance.now() - started,
+  };
 }
 
 const ms = (s: Spread): string => formatSpread(s, 0);
@@ -141,4 +152,29 @@ function targetRows(
     });
   }
   return rows;
+}
+
+function tileBudgetRows(b: TileBudgetResult): TargetRow[] {
+  const base = `${b.input} ×4, one pool thread, ${b.rounds} rounds alternating`;
+  return [
+    {
+      target: `6 cancel wait, WORKER_MAX_TILE_MS=${b.maxTileMs}`,
+      measured: `${ms(b.cancelWaitMs.on)} ms`,
+      goal: `≤ ${CANCEL_WAIT_MAX_MS} ms`,
+      holds: b.cancelWaitMs.on.max <= CANCEL_WAIT_MAX_MS,
+      detail: `${base}: cancel → thread free; off (0): ${ms(b.cancelWaitMs.off)} ms`,
+    },
+    {
+      target: "6 job time, tile budget on ÷ off",
+      measured: ratio({
+        median: b.jobMs.on.median / b.jobMs.off.median,
+        min: b.jobMs.on.min / b.jobMs.off.max,
+        max: b.jobMs.on.max / b.jobMs.off.min,
+        n: b.rounds,
+      }),
+      goal: "(its cost)",
+      holds: null,
+      detail: `${base}: on ${ms(b.jobMs.on)} ms in ${b.tiles.on} tiles, off ${ms(b.jobMs.off)} ms in ${b.tiles.off} tiles`,
+    },
+  ];
 }

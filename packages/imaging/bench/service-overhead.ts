@@ -115,6 +115,9 @@ export async function measureOverhead(ctx: ServiceContext, cores: number): Promi
     ...ctx.env,
     ...{ IMAGEN_EMBEDDED_WORKER: "true", IMAGEN_BACKEND: "local", IMAGEN_DATA_DIR: dataDir },
     ...{ IMAGEN_MODEL_DIR: ctx.models, PORT: String(port), HOST: "127.0.0.1" },
+    // The raw side replays the contracts' tiles; a budget that cut the service's after its first
+    // job would compare different plans. Its cost is item 6's.
+    WORKER_MAX_TILE_MS: "0",
   });
   const nice = getPriority(await embeddedWorkerPid(api));
   ctx.log(`  ${api.name} ready in ${(api.readyMs / 1000).toFixed(1)} s; its worker and the raw side at nice ${nice}`);

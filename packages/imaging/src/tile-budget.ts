@@ -1,6 +1,6 @@
 /**
  * A time budget per tile. ONNX Runtime cannot be interrupted inside `session.run`, so a canceled job
- * stops only when its current tile ends: on a CPU a ×4 upscaler's 512 px tile takes about 3 s. The
+ * stops only when its current tile ends: on 2 CPU cores a ×4 upscaler's 504² tile took about 6 s. The
  * budget learns each session's inference time per input pixel from the tiles it runs, and bounds
  * the window pixels so that one tile is expected to take at most `maxTileMs`. Until a session has
  * run a timed tile, and wherever its tiles already fit, the contract's tiles stand.

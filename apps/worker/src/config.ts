@@ -1,7 +1,7 @@
 import { readBackendConfig, type BackendConfig } from "@imagen/backends";
 import { availableParallelism } from "node:os";
 import { EnvReader, OP_NAMES, readServiceConfig, type OpName, type ServiceConfig } from "@imagen/core";
-import { readModelSource, type ModelSourceSpec, type ThreadBudget } from "@imagen/imaging";
+import { DEFAULT_MAX_TILE_MS, readModelSource, type ModelSourceSpec, type ThreadBudget } from "@imagen/imaging";
 import { parseWebhookSecret, type WebhookSecret } from "@imagen/webhooks";
 
 export interface WorkerConfig extends ServiceConfig {
@@ -53,7 +53,7 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     // A canceled job stops within one tile (ONNX Runtime cannot stop inside one): on a CPU a ×4
     // upscaler's tiles take 2–3 s, cut to fit this a cancel waits at most 2 s. Smaller tiles cost
     // time (npm run bench, item 6), so the budget is no tighter than that.
-    maxTileMs: reader.int("WORKER_MAX_TILE_MS", 2_000, { min: 0 }),
+    maxTileMs: reader.int("WORKER_MAX_TILE_MS", DEFAULT_MAX_TILE_MS, { min: 0 }),
     drainTimeoutMs: reader.int("WORKER_DRAIN_TIMEOUT_MS", 30_000, { min: 0 }),
     progressIntervalMs: reader.int("WORKER_PROGRESS_INTERVAL_MS", 500, { min: 0 }),
     port: reader.int("WORKER_PORT", 8081, { min: 0, max: 65535 }),

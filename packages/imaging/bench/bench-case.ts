@@ -74,11 +74,7 @@ function recordingCache(inner: SessionCache, log: Recorded[]): SessionCache {
       },
     });
   // Built graphs (the guided filter's) are post-processing, not a model: their runs are not recorded.
-  return {
-    get: async (p) => wrap(await inner.get(p)),
-    graph: (key, build) => inner.graph(key, build),
-    close: () => inner.close(),
-  };
+  return { ...inner, get: async (p) => wrap(await inner.get(p)) };
 }
 
 function median(values: number[]): number {
@@ -103,11 +99,7 @@ async function runCase(spec: BenchCase): Promise<CaseResult> {
   let recording = false;
   const inner = createSessionCache({ executionProvider: "cpu" });
   const recorder = recordingCache(inner, log);
-  const sessions: SessionCache = {
-    get: (p) => (recording ? recorder : inner).get(p),
-    graph: (key, build) => inner.graph(key, build),
-    close: () => inner.close(),
-  };
+  const sessions: SessionCache = { ...inner, get: (p) => (recording ? recorder : inner).get(p) };
   const pipelines = createPipelines({ registry, sessions, limits: spec.limits });
   await pipelines.warmUp([spec.op]);
   const input = await readFile(spec.inputPath);

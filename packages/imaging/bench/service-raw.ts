@@ -48,11 +48,7 @@ const registry = createModelRegistry({ manifest, modelDir });
 const inner = createSessionCache({ executionProvider: "cpu", intraOpNumThreads });
 const log: Recorded[] = [];
 // Built graphs (the guided filter's) are post-processing, not a model: their runs are not recorded.
-const sessions: SessionCache = {
-  get: async (p) => record(await inner.get(p), p),
-  graph: (key, build) => inner.graph(key, build),
-  close: () => inner.close(),
-};
+const sessions: SessionCache = { ...inner, get: async (p) => record(await inner.get(p), p) };
 const pipelines = createPipelines({
   registry,
   sessions,

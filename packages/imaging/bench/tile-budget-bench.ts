@@ -10,12 +10,9 @@ import { readFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { parseOptions } from "@imagen/core";
-import { createModelRegistry, createPipelinePool, loadManifest } from "@imagen/imaging";
+import { createModelRegistry, createPipelinePool, DEFAULT_MAX_TILE_MS, loadManifest } from "@imagen/imaging";
 import { makeInput, spread, type Spread } from "./bench-inputs.js";
 import type { ServiceContext } from "./service-overhead.js";
-
-/** The worker's default (apps/worker/src/config.ts). */
-export const DEFAULT_MAX_TILE_MS = 2_000;
 
 export interface TileBudgetResult {
   input: string;

@@ -113,10 +113,7 @@ export async function runImageToImageFloat(
     height: image.height * scale,
   };
   await runTiles(session, contract, image, ctx, overrides, {
-    fill: (window, dst) =>
-      "rgb" in image
-        ? hwcToNchw(image.rgb, image, window, dst, range)
-        : hwcToNchw(image.data, image, window, dst, range, 1),
+    fill: fillFrom(image, range),
     keep: (data, tile) => copyCoreFloat(data, tile, scale, out, range),
   });
   return out;
@@ -139,13 +136,17 @@ export async function runImageToImageBlended(
   if (scale !== 1) throw new AppError("PROCESSING_FAILED", `Expected a model of scale 1 to blend but it has ${scale}`);
   const out: RgbImage = { rgb: Buffer.alloc(image.width * image.height * 3), width: image.width, height: image.height };
   await runTiles(session, contract, image, ctx, overrides, {
-    fill: (window, dst) =>
-      "rgb" in image
-        ? hwcToNchw(image.rgb, image, window, dst, range)
-        : hwcToNchw(image.data, image, window, dst, range, 1),
+    fill: fillFrom(image, range),
     keep: (data, tile) => copyCoreBlended(data, tile, out, range, image, weight),
   });
   return out;
+}
+
+/** A tile's input window from an 8-bit or a float (0..1) image. */
+function fillFrom(image: RgbImage | FloatRgbImage, range: ModelContract["range"]): TileIo["fill"] {
+  return "rgb" in image
+    ? (window, dst) => hwcToNchw(image.rgb, image, window, dst, range)
+    : (window, dst) => hwcToNchw(image.data, image, window, dst, range, 1);
 }
 
 interface TileIo {
@@ -315,11 +316,13 @@ function copyCoreBlended(
   const [from, inputScale] = "rgb" in input ? [input.rgb, 1 / 255] : [input.data, 1];
   // A clamped view rounds and saturates on store.
   const bytes = new Uint8ClampedArray(out.rgb.buffer, out.rgb.byteOffset, out.rgb.length);
-  const blend = (model: number, i: number): number => {
-    if (weight >= 1) return model * 255;
-    const x = from[i]! * inputScale;
-    return (x + weight * (model - x)) * 255;
-  };
+  const blend =
+    weight >= 1
+      ? (model: number): number => model * 255
+      : (model: number, i: number): number => {
+          const x = from[i]! * inputScale;
+          return (x + weight * (model - x)) * 255;
+        };
   for (let ry = 0; ry < tile.core.height; ry++) {
     const rowIn = (offY + ry) * windowWidth + offX;
     let d = ((tile.core.y + ry) * out.width + tile.core.x) * 3;

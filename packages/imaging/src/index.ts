@@ -27,3 +27,4 @@ export {
 export { createSessionCache, type SessionCache, type SessionCacheOptions } from "./sessions.js";
 export { hwcToNchw, imageToTensor, nchwToHwc, tensorToImage, type Rect, type ValueRange } from "./tensor.js";
 export { planTiles, type Tile, type TilePlan, type TilingOptions } from "./tiling.js";
+export { DEFAULT_MAX_TILE_MS } from "./tile-budget.js";

@@ -138,7 +138,7 @@ describe("createPipelines", () => {
 });
 
 describe("warm-up of built graphs", () => {
-  it("builds background removal's guided-filter graphs, so that landscape and 3:4 portrait photos need no other", async () => {
+  it("builds background removal's guided-filter graphs at warm-up, so that the first jobs build no other", async () => {
     const models = await createTinyModelDir();
     const inner = createSessionCache({ executionProvider: "cpu", intraOpNumThreads: 1 });
     const built: string[] = [];

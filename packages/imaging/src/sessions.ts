@@ -59,14 +59,16 @@ export function createSessionCache(options: SessionCacheOptions): SessionCache {
   type Source = { modelPath: string } | { graph: string; bytes: Uint8Array };
   const create = async (source: Source): Promise<ort.InferenceSession> => {
     const started = performance.now();
-    const name = "modelPath" in source ? source.modelPath : `the built graph ${source.graph}`;
+    const [name, label] =
+      "modelPath" in source
+        ? [source.modelPath, { modelPath: source.modelPath }]
+        : [`the built graph ${source.graph}`, { graph: source.graph }];
     try {
       const session =
         "modelPath" in source
           ? await ort.InferenceSession.create(source.modelPath, sessionOptions)
           : await ort.InferenceSession.create(source.bytes, sessionOptions);
       const loadMs = Math.round(performance.now() - started);
-      const label = "modelPath" in source ? { modelPath: source.modelPath } : { graph: source.graph };
       options.log?.info({ ...label, executionProvider: options.executionProvider, loadMs }, "model session loaded");
       return session;
     } catch (cause) {

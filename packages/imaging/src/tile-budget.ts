@@ -6,7 +6,6 @@
  * run a timed tile, and wherever its tiles already fit, the contract's tiles stand.
  */
 export interface TileBudget {
-  readonly maxTileMs: number;
   /**
    * The most pixels a window of `session` may hold (`TilingOptions.maxWindowPixels`); undefined
    * while its speed is unknown.
@@ -15,6 +14,9 @@ export interface TileBudget {
   /** Records that `session.run` took `ms` on a `width`×`height` input window. */
   record(session: object, window: { width: number; height: number }, ms: number): void;
 }
+
+/** The worker's `WORKER_MAX_TILE_MS` default: a canceled job should stop within 2 s. */
+export const DEFAULT_MAX_TILE_MS = 2_000;
 
 // A run much shorter than the budget says little about large tiles: its fixed cost (tensor set-up,
 // thread wake-ups) makes every pixel look dearer than it is. Such a run may only lower the cost.
@@ -32,7 +34,6 @@ export function createTileBudget(maxTileMs: number): TileBudget {
   if (!(maxTileMs > 0)) throw new RangeError(`Expected a tile budget above 0 ms but received ${maxTileMs}`);
   const speeds = new WeakMap<object, SessionSpeed>();
   return {
-    maxTileMs,
     maxWindowPixels(session) {
       const cost = speeds.get(session)?.msPerPixel;
       return cost === undefined ? undefined : Math.floor(maxTileMs / cost);

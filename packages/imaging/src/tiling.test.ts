@@ -143,7 +143,6 @@ describe("runImageToImage tiling", () => {
     const whole = await runImageToImage(session, x4, image, noop, { tileSize: 512 });
     const windows: number[] = [];
     const tileBudget: TileBudget = {
-      maxTileMs: 1,
       maxWindowPixels: () => 10_000,
       record: (_, window) => void windows.push(window.width * window.height),
     };
